@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HTTP client for Harper's operations API.
+
+Private to the collection. Every module talks to Harper through one
+HarperClient: one requests Session per module run, one POST of
+``{"operation": ...}`` per call. The client turns every way Harper can fail,
+including the 200 answers that hide a failure, into a HarperError whose text
+is one line a user can act on, with every credential scrubbed out.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import time
+
+try:
+    import requests
+    from requests.adapters import HTTPAdapter
+except ImportError:
+    requests = None
+    HTTPAdapter = object
+
+# Harper answers 200 with this phrase when the peer side of add_node or
+# update_node failed; the local record is written anyway.
+HIDDEN_FAILURE_MARKER = "but there was an error"
+# What a node answers to replication operations when replication.hostname
+# and replication.url are unset: the request fell through to legacy code.
+CLUSTERING_DISABLED_MARKER = "Clustering must be enabled"
+REDACTED = "********"
+RETRY_STATUS_CODES = (502, 503, 504)
+# Writes are only retried when the request surely never reached Harper.
+WRITE_OPERATIONS = frozenset((
+    "add_node", "update_node", "remove_node", "configure_cluster",
+    "cluster_set_routes", "cluster_delete_routes", "set_configuration",
+    "restart", "create_table", "insert",
+))
+_SECRET_KEYS = ("password", "authorization", "token", "operation_token", "refresh_token")
+
+
+class HarperError(Exception):
+    """A failed call, with a message fit to show the user as it is."""
+
+    def __init__(self, message, status=None, response=None):
+        super(HarperError, self).__init__(message)
+        self.message = message
+        self.status = status
+        self.response = response
+
+
+def redact(value):
+    """Return a copy of value with every credential replaced by a placeholder."""
+    if isinstance(value, dict):
+        cleaned = {}
+        for key, item in value.items():
+            if key in _SECRET_KEYS and item not in (None, ""):
+                cleaned[key] = REDACTED
+            else:
+                cleaned[key] = redact(item)
+        return cleaned
+    if isinstance(value, list):
+        return [redact(item) for item in value]
+    return copy.deepcopy(value)
+
+
+def collect_secrets(value):
+    """All credential strings found in value (nested dicts and lists)."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in _SECRET_KEYS and isinstance(item, str) and item:
+                found.append(item)
+            else:
+                found.extend(collect_secrets(item))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(collect_secrets(item))
+    return found
+
+
+class HarperClient:
+    """One node's operations API."""
+
+    def __init__(self, api_url, username=None, password=None, token=None,
+                 validate_certs=True, ca_path=None, timeout=30, retries=3,
+                 retry_backoff=1.0, session=None, sleep=time.sleep):
+        self.api_url = api_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self._sleep = sleep
+        self._secrets = [s for s in (password, token) if s]
+        # Every operation sent, credentials redacted, in order.
+        self.history = []
+        self.session = session or requests.Session()
+        self.session.headers["Content-Type"] = "application/json"
+        if token:
+            self.session.headers["Authorization"] = "Bearer " + token
+        elif username:
+            self.session.auth = (username, password or "")
+        if ca_path:
+            self.session.verify = ca_path
+        else:
+            self.session.verify = bool(validate_certs)
+
+    @property
+    def writes(self):
+        """The write operations sent so far (credentials redacted)."""
+        return [op for op in self.history if op.get("operation") in WRITE_OPERATIONS]
+
+    def add_secrets(self, *secrets):
+        """Strings that must never appear in an error message (peer passwords)."""
+        self._secrets.extend(s for s in secrets if s)
+
+    def scrub(self, text):
+        text = str(text)
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def call(self, operation, **fields):
+        """POST one operation and return Harper's parsed answer.
+
+        Raises HarperError for an HTTP error, an ``error`` body and a 200 whose
+        message says "but there was an error".
+        """
+        body = dict(fields, operation=operation)
+        self.add_secrets(*collect_secrets(fields))
+        self.history.append(redact(body))
+        response = self._post(operation, body)
+        return self._parse(operation, response)
+
+    def _post(self, operation, body):
+        is_write = operation in WRITE_OPERATIONS
+        attempt = 0
+        while True:
+            try:
+                response = self.session.post(self.api_url, json=body, timeout=self.timeout)
+            except requests.exceptions.RequestException as exc:
+                if attempt < self.retries and _may_retry(exc, is_write):
+                    attempt += 1
+                    self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                    continue
+                raise HarperError(self._connection_message(operation, exc))
+            if response.status_code in RETRY_STATUS_CODES and attempt < self.retries:
+                attempt += 1
+                self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
+                continue
+            return response
+
+    def _parse(self, operation, response):
+        where = "%s on %s" % (operation, self.api_url)
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        status = response.status_code
+        harper_words = _harper_words(answer, response.text)
+        if status == 401:
+            raise HarperError(
+                "%s failed: Harper rejected the credentials (HTTP 401: %s). Check username and "
+                "password (or token) for this node." % (where, self.scrub(harper_words)), status, answer)
+        if status == 403:
+            raise HarperError(
+                "%s failed: the user is not allowed to run it (HTTP 403: %s). Clustering operations "
+                "need a super_user." % (where, self.scrub(harper_words)), status, answer)
+        if status >= 400 or (isinstance(answer, dict) and answer.get("error")):
+            if CLUSTERING_DISABLED_MARKER in harper_words:
+                raise HarperError(
+                    "%s failed: Harper answered %r. Replication is not configured on this node: set "
+                    "replication.hostname or replication.url in harperdb-config.yaml (REPLICATION_HOSTNAME "
+                    "at install) and restart it. Legacy NATS clustering is not supported by this "
+                    "collection." % (where, self.scrub(harper_words)), status, answer)
+            raise HarperError("%s failed (HTTP %s): %s" % (where, status, self.scrub(harper_words)),
+                              status, answer)
+        if answer is None:
+            raise HarperError("%s failed: the answer (HTTP %s) is not JSON: %s"
+                              % (where, status, self.scrub(response.text[:300])), status)
+        if isinstance(answer, dict) and HIDDEN_FAILURE_MARKER in str(answer.get("message", "")):
+            raise HarperError("%s failed although Harper answered HTTP %s: %s"
+                              % (where, status, self.scrub(answer["message"])), status, answer)
+        return answer
+
+    def _connection_message(self, operation, exc):
+        where = "%s on %s" % (operation, self.api_url)
+        detail = self.scrub(exc)
+        if _is_tls_error(exc):
+            return ("%s failed: the TLS certificate could not be verified (%s). Give ca_path the CA "
+                    "that signed the node's certificate, or set validate_certs: false for a node with "
+                    "a self-signed certificate." % (where, _short(detail)))
+        if isinstance(exc, requests.exceptions.Timeout):
+            return ("%s failed: no answer within %s seconds. Raise timeout, or check that the node "
+                    "is not overloaded." % (where, self.timeout))
+        lowered = detail.lower()
+        if ("name or service not known" in lowered or "nodename nor servname" in lowered
+                or "failed to resolve" in lowered or "name resolution" in lowered
+                or "getaddrinfo" in lowered):
+            return ("%s failed: the host name in api_url does not resolve. Check api_url." % where)
+        if "connection refused" in lowered:
+            return ("%s failed: connection refused. Check that Harper is running and that api_url "
+                    "points at its operations API port (operationsApi.network.port, 9925 by "
+                    "default)." % where)
+        return "%s failed: could not connect (%s). Check api_url." % (where, _short(detail))
+
+
+def _may_retry(exc, is_write):
+    """Whether a failed request may be sent again.
+
+    A write is sent again only when it surely never reached Harper (no
+    connection was made): add_node is not idempotent on the server.
+    """
+    if _is_tls_error(exc):
+        return False
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.exceptions.Timeout):
+        return not is_write
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        text = str(exc)
+        never_sent = "NewConnectionError" in text or "refused" in text or "resolve" in text
+        return never_sent or not is_write
+    return False
+
+
+def _is_tls_error(exc):
+    return isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+
+
+def _harper_words(answer, text):
+    if isinstance(answer, dict):
+        for key in ("error", "message"):
+            if answer.get(key):
+                return str(answer[key])
+    return (text or "").strip()[:300] or "(empty answer)"
+
+
+def _short(text):
+    """The innermost reason of a requests/urllib3 error chain."""
+    text = str(text)
+    for marker in ("Caused by ", "SSLError(", "NewConnectionError("):
+        if marker in text:
+            text = text.split(marker, 1)[1]
+    return text.strip("()'\" ")[:300]

@@ -1,0 +1,176 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""What one Harper node knows of its cluster, read in one place.
+
+cluster_status gives the node's own name and the live sockets to each peer;
+system.hdb_nodes gives the stored records (the node's own included), which is
+where shard, subscriptions and revoked certificates really live. Records are
+shown to users only through public_record(), which drops credentials and
+server-only fields.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+
+# The fields of a node record that a user manages and may see.
+PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
+
+_SOCKET_FIELDS = (
+    ("database", "database"),
+    ("connected", "connected"),
+    ("latency", "latency"),
+    ("lastCommitConfirmed", "last_commit_confirmed"),
+    ("lastReceivedRemoteTime", "last_received_remote_time"),
+    ("lastReceivedLocalTime", "last_received_local_time"),
+    ("backPressurePercent", "backpressure_percent"),
+    ("lastReceivedStatus", "last_received_status"),
+)
+
+
+def public_record(record):
+    """A node record without credentials, certificates and timestamps."""
+    if not record:
+        return {}
+    return dict((field, record.get(field)) for field in PUBLIC_FIELDS)
+
+
+def socket_summary(socket):
+    """One database socket of cluster_status, in snake_case; absent fields are None."""
+    summary = dict((ours, socket.get(theirs)) for theirs, ours in _SOCKET_FIELDS)
+    summary["connected"] = bool(summary["connected"])
+    return summary
+
+
+class ClusterState:
+    """One reading of a node: cluster_status plus system.hdb_nodes."""
+
+    def __init__(self, status, records):
+        if not isinstance(status, dict) or status.get("type") != "cluster-status":
+            # Legacy NATS clustering answers cluster_status in another shape.
+            raise HarperError(
+                "This node answers cluster_status in the shape of legacy NATS clustering, which this "
+                "collection does not support. Configure native replication (replication.hostname "
+                "or replication.url) instead.")
+        self.node_name = status.get("node_name")
+        self.url = status.get("url")
+        self.is_enabled = bool(status.get("is_enabled"))
+        self.connections = dict((c.get("name"), c) for c in status.get("connections") or [])
+        self.records = dict((r.get("name"), r) for r in records or [] if isinstance(r, dict))
+
+    @classmethod
+    def read(cls, client):
+        status = client.call("cluster_status")
+        records = client.call(
+            "search_by_value", database="system", table="hdb_nodes", search_attribute="name",
+            search_value="*", get_attributes=["*"])
+        return cls(status, records)
+
+    @property
+    def own_record(self):
+        return self.records.get(self.node_name) or {}
+
+    def peer_names(self):
+        """Every node this one knows of but itself, stored or connected."""
+        names = set(self.records) | set(self.connections)
+        names.discard(self.node_name)
+        names.discard(None)
+        return sorted(names)
+
+    def peer_record(self, name):
+        """The stored record of a peer, or the cluster_status entry if none is stored."""
+        return self.records.get(name) or self.connections.get(name)
+
+    def sockets(self, name):
+        connection = self.connections.get(name) or {}
+        return [socket_summary(s) for s in connection.get("database_sockets") or []]
+
+    def peer_connected(self, name):
+        """True when the peer is listed with at least one socket and all are connected."""
+        sockets = self.sockets(name)
+        return bool(sockets) and all(s["connected"] for s in sockets)
+
+    def disconnected(self):
+        """(peer, database) pairs not connected; database is None for a peer with no socket."""
+        pairs = []
+        for name in self.peer_names():
+            sockets = self.sockets(name)
+            if not sockets:
+                pairs.append({"peer": name, "database": None})
+            pairs.extend({"peer": name, "database": s["database"]} for s in sockets if not s["connected"])
+        return pairs
+
+
+def find_peer(state, hostname=None, url=None):
+    """The name of the stored peer meant by hostname and/or url, or None.
+
+    By name first; with only a url, by the stored url, then by the url's host
+    (Harper names a record by the name the peer reports, not by the url).
+    """
+    names = state.peer_names() + [state.node_name]
+    if hostname:
+        return hostname if hostname in names else None
+    wanted = normalize_url(url)
+    for name in names:
+        record = state.peer_record(name) or {}
+        if name == state.node_name:
+            stored_url = state.url or record.get("url")
+        else:
+            stored_url = record.get("url")
+        if stored_url and normalize_url(stored_url) == wanted:
+            return name
+    host = url_host(url)
+    return host if host in names else None
+
+
+def normalize_url(url):
+    """Lower-case scheme and host, no trailing slash: how two replication urls compare."""
+    url = (url or "").strip().rstrip("/")
+    if "://" not in url:
+        return url.lower()
+    scheme, rest = url.split("://", 1)
+    host_port, sep, path = rest.partition("/")
+    return "%s://%s%s%s" % (scheme.lower(), host_port.lower(), sep, path)
+
+
+def url_host(url):
+    """The host of a url such as wss://host:9933 (brackets of an IPv6 literal removed)."""
+    rest = (url or "").split("://", 1)[-1]
+    host_port = rest.split("/", 1)[0]
+    if host_port.startswith("["):
+        return host_port[1:].split("]", 1)[0]
+    return host_port.rsplit(":", 1)[0] if ":" in host_port else host_port
+
+
+def read_routes(client):
+    """The routes in the configuration file (get_configuration reads the file;
+    cluster_get_routes answers from memory that no route operation refreshes)."""
+    configuration = client.call("get_configuration")
+    replication = configuration.get("replication") if isinstance(configuration, dict) else None
+    return list((replication or {}).get("routes") or [])
+
+
+def cluster_facts(state, routes):
+    """The harper_cluster fact of one node."""
+    peers = []
+    for name in state.peer_names():
+        peer = public_record(state.peer_record(name))
+        peer["name"] = name
+        peer["databases"] = state.sockets(name)
+        peers.append(peer)
+    own = state.own_record
+    disconnected = state.disconnected()
+    return {
+        "node_name": state.node_name,
+        "url": state.url or own.get("url"),
+        "is_enabled": state.is_enabled,
+        "shard": own.get("shard"),
+        "routes": routes,
+        "peers": peers,
+        "peer_count": len(peers),
+        "all_connected": not disconnected,
+        "disconnected": disconnected,
+    }

@@ -1,0 +1,138 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: harper_cluster_facts
+short_description: Read the replication state of one Harper node
+version_added: 0.1.0
+description:
+  - Reads one Harper node's view of its cluster (C(cluster_status), the C(system.hdb_nodes) table
+    and the routes in the configuration file) and returns it as the fact C(harper_cluster).
+  - Routes are read with C(get_configuration), which reads the file; C(cluster_get_routes) answers
+    from memory that Harper does not refresh after a route change.
+  - Credentials a peer record may store (C(retain_authorization)) and certificates are never
+    returned.
+author:
+  - harperdb.cluster contributors
+extends_documentation_fragment:
+  - harperdb.cluster.connection
+  - harperdb.cluster.attributes
+  - harperdb.cluster.attributes.facts
+  - harperdb.cluster.attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Read the cluster state of node1
+  harperdb.cluster.harper_cluster_facts:
+    api_url: https://node1.example.com:9925
+    username: admin
+    password: "{{ harper_admin_password }}"
+    ca_path: /etc/pki/harper-ca.pem
+
+- name: Every peer of node1 is connected on every database
+  ansible.builtin.assert:
+    that: ansible_facts.harper_cluster.all_connected
+    fail_msg: "Not connected: {{ ansible_facts.harper_cluster.disconnected }}"
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to C(ansible_facts).
+  returned: always
+  type: dict
+  contains:
+    harper_cluster:
+      description: The node's view of its cluster.
+      returned: always
+      type: dict
+      contains:
+        node_name:
+          description: The node's own name (its replication hostname).
+          type: str
+          sample: node1
+        url:
+          description: The replication URL the node advertises to its peers.
+          type: str
+          sample: wss://node1.example.com:9933
+        is_enabled:
+          description: Whether replication is enabled on the node.
+          type: bool
+        shard:
+          description: The shard of the node's own record, if any.
+          type: int
+        routes:
+          description: The routes in the node's configuration file.
+          type: list
+          elements: raw
+        peers:
+          description: Every other node this node knows of.
+          type: list
+          elements: dict
+          sample:
+            - name: node2
+              url: wss://node2.example.com:9933
+              subscriptions: null
+              shard: null
+              revoked_certificates: null
+              replicates: true
+              databases:
+                - database: data
+                  connected: true
+                  latency: 0.7
+                  last_commit_confirmed: null
+                  last_received_remote_time: "Wed, 12 Feb 2025 16:49:29 GMT"
+                  last_received_local_time: "Wed, 12 Feb 2025 16:50:59 GMT"
+                  backpressure_percent: 0
+                  last_received_status: Waiting
+        peer_count:
+          description: How many peers the node knows of.
+          type: int
+          sample: 2
+        all_connected:
+          description: True when every peer has at least one database socket and all are connected.
+          type: bool
+        disconnected:
+          description:
+            - The peer and database of every socket that is not connected. A peer with no socket at
+              all is listed once with O(ignore:database) set to null.
+          type: list
+          elements: dict
+          sample:
+            - peer: node3
+              database: data
+"""
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    ClusterState,
+    cluster_facts,
+    read_routes,
+)
+
+
+class _ClusterFactsModule(HarperModule):
+
+    def run(self):
+        state = ClusterState.read(self.client)
+        facts = cluster_facts(state, read_routes(self.client))
+        return {"changed": False, "ansible_facts": {"harper_cluster": facts}}
+
+
+def main():
+    _ClusterFactsModule({}).execute()
+
+
+if __name__ == "__main__":
+    main()
