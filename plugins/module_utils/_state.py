@@ -62,12 +62,15 @@ class ClusterState:
         self.records = dict((r.get("name"), r) for r in records or [] if isinstance(r, dict))
 
     @classmethod
-    def read(cls, client):
+    def read(cls, client, records=True):
+        """Read the node; records=False skips system.hdb_nodes (enough to watch sockets)."""
         status = client.call("cluster_status")
-        records = client.call(
-            "search_by_value", database="system", table="hdb_nodes", search_attribute="name",
-            search_value="*", get_attributes=["*"])
-        return cls(status, records)
+        stored = None
+        if records:
+            stored = client.call(
+                "search_by_value", database="system", table="hdb_nodes", search_attribute="name",
+                search_value="*", get_attributes=["*"])
+        return cls(status, stored)
 
     @property
     def own_record(self):

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The harper_node module: one peer, read, compared, written only if it differs."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
+    PeerInputError,
+    PeerSpec,
+    apply_change,
+    peer_argument_spec,
+    plan_absent,
+    plan_present,
+    wait_connected,
+    wait_gone,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
+
+
+def _argument_spec():
+    spec = peer_argument_spec()
+    spec.update(
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        allow_self_removal=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=60),
+    )
+    return spec
+
+
+class NodeModule(HarperModule):
+    needs_jsonschema = True
+
+    def __init__(self):
+        super(NodeModule, self).__init__(_argument_spec(), required_one_of=[("hostname", "url")])
+
+    def run(self):
+        try:
+            spec = PeerSpec(self.params, label="harper_node")
+            state = ClusterState.read(self.client)
+            if self.params["state"] == "present":
+                change = plan_present(state, spec)
+            else:
+                change = plan_absent(state, spec, self.params["allow_self_removal"])
+        except PeerInputError as exc:
+            self.fail(str(exc))
+        result = {"changed": change.action is not None, "node": change.after or change.before}
+        if self.diff_mode:
+            result["diff"] = {"before": change.before, "after": change.after}
+        if change.action is None or self.check_mode:
+            return result
+        message = apply_change(self.client, change)
+        if message:
+            result["message"] = message
+        if self.params["wait"]:
+            self._wait(change, state)
+        if change.action != "remove":
+            after = ClusterState.read(self.client)
+            result["node"] = dict(public_record(after.peer_record(change.name)), name=change.name)
+        return result
+
+    def _wait(self, change, state):
+        timeout = self.params["wait_timeout"]
+        if change.action != "remove":
+            wait_connected(self.client, [change.name], timeout)
+        elif change.name == state.node_name:
+            # A node that left its cluster lists no peer any more.
+            wait_gone(self.client, state.peer_names(), timeout)
+        else:
+            wait_gone(self.client, [change.name], timeout)

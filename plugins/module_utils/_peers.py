@@ -1,0 +1,365 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""One node's relationship with one peer: validate, compare, plan, apply, wait.
+
+harper_node manages one peer with this; harper_cluster a whole list. The
+compare mirrors what Harper stores after update_node (subscriptions merged by
+database and table, revoked certificates as a union), so a second run with the
+same input plans nothing. The writes make up for Harper's gaps: a call naming
+no peer is refused before it is sent (Harper would store or remove a node
+named "undefined"), update_node always carries the url and the subscriptions
+(Harper rewrites the one and drops the other when they are left out), and a
+record that a failed add_node wrote anyway is removed again.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+try:
+    import jsonschema
+except ImportError:
+    jsonschema = None
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    ClusterState,
+    find_peer,
+    normalize_url,
+    public_record,
+    url_host,
+)
+
+SUBSCRIPTION_FIELDS = ("database", "schema", "table", "subscribe", "publish")
+
+_SUBSCRIPTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "database": {"type": "string", "minLength": 1},
+        "schema": {"type": "string", "minLength": 1},
+        "table": {"type": "string", "minLength": 1},
+        "subscribe": {"type": "boolean"},
+        "publish": {"type": "boolean"},
+    },
+    "required": ["table", "subscribe", "publish"],
+    "additionalProperties": False,
+}
+
+WAIT_INTERVAL = 0.5
+
+
+class PeerInputError(ValueError):
+    """Bad input, found before any request is sent."""
+
+
+def peer_argument_spec():
+    """The options that describe one peer, in harper_node and in harper_cluster entries."""
+    return dict(
+        hostname=dict(type="str", aliases=["name"]),
+        url=dict(type="str"),
+        verify_tls=dict(type="bool"),
+        authorization=dict(type="raw", no_log=True),
+        retain_authorization=dict(type="bool"),
+        revoked_certificates=dict(type="list", elements="str", no_log=False),
+        shard=dict(type="int"),
+        subscriptions=dict(type="list", elements="dict"),
+    )
+
+
+class PeerSpec:
+    """What the user asked for one peer. Only the fields given are managed."""
+
+    def __init__(self, params, label="peer"):
+        self.label = label
+        self.hostname = params.get("hostname") or None
+        self.url = params.get("url") or None
+        self.verify_tls = params.get("verify_tls")
+        self.authorization = params.get("authorization")
+        self.retain_authorization = params.get("retain_authorization")
+        self.revoked_certificates = params.get("revoked_certificates")
+        self.shard = params.get("shard")
+        self.subscriptions = params.get("subscriptions")
+        self._validate()
+        if self.subscriptions is not None:
+            self.subscriptions = [normalize_subscription(s) for s in self.subscriptions]
+
+    @property
+    def display_name(self):
+        return self.hostname or self.url
+
+    def _fail(self, text):
+        raise PeerInputError("%s: %s" % (self.label, text))
+
+    def _validate(self):
+        if not self.hostname and not self.url:
+            self._fail("name neither hostname nor url; one of them is required (Harper would "
+                       "otherwise store or remove a node named 'undefined').")
+        if self.url:
+            scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
+            if scheme not in ("wss", "ws") or not url_host(self.url):
+                self._fail("url %r is not a replication url such as wss://node2.example.com:9933."
+                           % self.url)
+        if self.shard is not None and self.shard < 0:
+            self._fail("shard must not be negative, got %s." % self.shard)
+        authorization = self.authorization
+        if authorization is not None and not isinstance(authorization, str):
+            if (not isinstance(authorization, dict) or set(authorization) != {"username", "password"}
+                    or not all(isinstance(v, str) and v for v in authorization.values())):
+                self._fail("authorization must be a dict with exactly the keys username and password, "
+                           "or a string in HTTP Authorization form such as 'Basic ...'.")
+        for index, subscription in enumerate(self.subscriptions or []):
+            self._validate_subscription(index, subscription)
+
+    def _validate_subscription(self, index, subscription):
+        where = "subscriptions[%d]" % index
+        errors = sorted(jsonschema.Draft7Validator(_SUBSCRIPTION_SCHEMA).iter_errors(subscription),
+                        key=lambda e: list(e.path))
+        for error in errors:
+            if error.validator == "additionalProperties":
+                unknown = sorted(set(subscription) - set(SUBSCRIPTION_FIELDS))
+                self._fail("%s: unknown field %s (allowed: %s)."
+                           % (where, ", ".join(repr(u) for u in unknown), ", ".join(SUBSCRIPTION_FIELDS)))
+            if error.validator == "required":
+                self._fail("%s: %s." % (where, error.message.replace("property", "field")))
+            field = ".".join(str(p) for p in error.path)
+            self._fail("%s.%s: %s." % (where, field, error.message))
+        if ("database" in subscription) == ("schema" in subscription):
+            self._fail("%s: give the field 'database' (or its legacy name 'schema'), exactly once." % where)
+
+    def secrets(self):
+        auth = self.authorization
+        if isinstance(auth, dict):
+            return [auth.get("password")]
+        return [auth] if auth else []
+
+
+def normalize_subscription(subscription):
+    """A subscription as Harper stores it: 'schema' is the old name of 'database'."""
+    return {
+        "database": subscription.get("database", subscription.get("schema")),
+        "table": subscription.get("table"),
+        "subscribe": bool(subscription.get("subscribe")),
+        "publish": bool(subscription.get("publish")),
+    }
+
+
+def merge_subscriptions(current, given):
+    """What Harper stores after update_node: entries merged by (database, table)."""
+    merged = [normalize_subscription(s) for s in current or []]
+    for subscription in given:
+        key = (subscription["database"], subscription["table"])
+        for index, existing in enumerate(merged):
+            if (existing["database"], existing["table"]) == key:
+                merged[index] = subscription
+                break
+        else:
+            merged.append(subscription)
+    return merged
+
+
+def merge_revoked(current, given):
+    """What Harper stores after update_node: the union, in first-seen order."""
+    merged = list(current or [])
+    merged.extend(c for c in given if c not in merged)
+    return merged
+
+
+class PeerChange:
+    """The plan for one peer: action is 'add', 'update', 'remove' or None."""
+
+    def __init__(self, spec, action, name, before, after, body=None):
+        self.spec = spec
+        self.action = action
+        self.name = name
+        self.before = before
+        self.after = after
+        self.body = body or {}
+
+    @property
+    def operation(self):
+        return {"add": "add_node", "update": "update_node", "remove": "remove_node"}.get(self.action)
+
+    def as_dict(self):
+        return {"peer": self.name or self.spec.display_name, "action": self.action or "none",
+                "before": self.before, "after": self.after}
+
+
+def plan_present(state, spec):
+    """The change that makes the peer exist with the fields spec gives."""
+    name = find_peer(state, spec.hostname, spec.url)
+    if name is not None and name == state.node_name:
+        raise PeerInputError("%s: %s is the node api_url points at; a node cannot be its own peer."
+                             % (spec.label, spec.display_name))
+    if name is None and spec.hostname and spec.url:
+        by_url = find_peer(state, url=spec.url)
+        if by_url is not None:
+            raise PeerInputError(
+                "%s: no node is named %r, but %s belongs to the node recorded as %r (Harper names a "
+                "node by its own replication.hostname). Set hostname to %r."
+                % (spec.label, spec.hostname, spec.url, by_url, by_url))
+    if name is None:
+        after = {
+            "name": spec.hostname or url_host(spec.url),
+            "url": spec.url,
+            "subscriptions": spec.subscriptions,
+            "shard": spec.shard,
+            "revoked_certificates": spec.revoked_certificates,
+            "replicates": True,
+        }
+        return PeerChange(spec, "add", after["name"], {}, after, _add_body(spec))
+    current = state.peer_record(name)
+    before = public_record(current)
+    before["name"] = name
+    after = dict(before)
+    if spec.url and normalize_url(spec.url) != normalize_url(before.get("url")):
+        after["url"] = spec.url
+    if spec.shard is not None:
+        after["shard"] = spec.shard
+    if spec.subscriptions is not None:
+        after["subscriptions"] = merge_subscriptions(before.get("subscriptions"), spec.subscriptions)
+        if before.get("subscriptions") is not None:
+            before["subscriptions"] = [normalize_subscription(s) for s in before["subscriptions"]]
+    if spec.revoked_certificates is not None:
+        after["revoked_certificates"] = merge_revoked(before.get("revoked_certificates"),
+                                                      spec.revoked_certificates)
+    if after == before:
+        return PeerChange(spec, None, name, before, after)
+    return PeerChange(spec, "update", name, before, after, _update_body(spec, name, after))
+
+
+def plan_absent(state, spec, allow_self_removal=False):
+    """The change that removes the peer, if it exists."""
+    name = find_peer(state, spec.hostname, spec.url)
+    if name is None:
+        return PeerChange(spec, None, spec.display_name, {}, {})
+    if name == state.node_name and not allow_self_removal:
+        raise PeerInputError(
+            "%s: %s is the node api_url points at; removing it makes that node leave its cluster. "
+            "Set allow_self_removal: true if that is what you want." % (spec.label, name))
+    before = public_record(state.peer_record(name) or state.own_record)
+    before["name"] = name
+    return PeerChange(spec, "remove", name, before, {}, {"hostname": name})
+
+
+def _add_body(spec):
+    body = {}
+    for field in ("hostname", "url", "verify_tls", "authorization", "retain_authorization",
+                  "revoked_certificates", "shard", "subscriptions"):
+        value = getattr(spec, field)
+        if value is not None:
+            body[field] = value
+    return body
+
+
+def _update_body(spec, name, after):
+    # Harper rewrites the url from the name when it is left out, and drops the
+    # stored subscriptions when they are left out: always send both.
+    body = {"hostname": name, "url": after["url"]}
+    if after.get("subscriptions") is not None:
+        body["subscriptions"] = after["subscriptions"]
+    for field in ("verify_tls", "authorization", "retain_authorization", "revoked_certificates",
+                  "shard"):
+        value = getattr(spec, field)
+        if value is not None:
+            body[field] = value
+    return body
+
+
+def apply_change(client, change):
+    """Send the write of a planned change; return Harper's message.
+
+    A failed add_node can leave a record behind (Harper writes it before the
+    peer answers): that record is removed again, so a rerun starts clean.
+    """
+    if change.action is None:
+        return None
+    client.add_secrets(*change.spec.secrets())
+    try:
+        answer = client.call(change.operation, **change.body)
+    except HarperError as exc:
+        if change.action == "add":
+            exc.message += _undo_failed_add(client, change)
+        elif change.action == "update":
+            exc.message += (" Harper may have stored the new settings anyway; a rerun compares "
+                            "them again and sends update_node only if they still differ.")
+        raise
+    if change.action == "add":
+        _record_added_name(client, change)
+    return answer.get("message") if isinstance(answer, dict) else None
+
+
+def _undo_failed_add(client, change):
+    try:
+        state = ClusterState.read(client)
+        name = find_peer(state, change.spec.hostname, change.spec.url)
+        if name is None or name == state.node_name:
+            return " No record of the peer was left behind; a rerun will try add_node again."
+        client.call("remove_node", hostname=name)
+    except HarperError as exc:
+        return (" Harper may have left a record of the peer behind, and removing it failed too (%s); "
+                "remove it with state: absent before a rerun." % exc.message)
+    return (" Harper stored a record of %r anyway; it was removed again, so a rerun will try add_node "
+            "again." % name)
+
+
+def _record_added_name(client, change):
+    """Set change.name to the name Harper recorded the new peer under.
+
+    Harper names the record by the peer's own name. A hostname that does not
+    match it would make every rerun add the peer again: fail instead.
+    """
+    after = ClusterState.read(client)
+    found = find_peer(after, change.spec.hostname, change.spec.url)
+    if change.spec.hostname and found is None:
+        found = find_peer(after, url=change.spec.url) if change.spec.url else None
+        raise HarperError(
+            "%s: the peer was added, but Harper recorded it as %r, not %r: a node is recorded under "
+            "the name it reports for itself (its replication.hostname). Set hostname to %r, or leave "
+            "it out." % (change.spec.label, found, change.spec.hostname, found))
+    if found is not None:
+        change.name = found
+        change.after["name"] = found
+
+
+def wait_for(client, condition, timeout, what):
+    """Poll cluster_status until condition(state) holds; fail after timeout seconds.
+
+    condition returns True when done. The error carries the last reading.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        state = ClusterState.read(client, records=False)
+        if condition(state):
+            return state
+        if time.monotonic() >= deadline:
+            raise HarperError("Timed out after %s s waiting for %s. Last cluster_status of %s: %s"
+                              % (timeout, what, client.api_url, describe_sockets(state)))
+        time.sleep(WAIT_INTERVAL)
+
+
+def wait_connected(client, names, timeout):
+    names = [n for n in names if n]
+    return wait_for(client, lambda s: all(s.peer_connected(n) for n in names), timeout,
+                    "every database socket to %s to connect" % ", ".join(names))
+
+
+def wait_gone(client, names, timeout):
+    names = [n for n in names if n]
+    return wait_for(client, lambda s: not any(n in s.connections for n in names), timeout,
+                    "%s to leave cluster_status" % ", ".join(names))
+
+
+def describe_sockets(state):
+    peers = []
+    for name in state.peer_names():
+        sockets = state.sockets(name)
+        if not sockets:
+            peers.append("%s: no database socket" % name)
+            continue
+        peers.append("%s: %s" % (name, ", ".join(
+            "%s %s (%s)" % (s["database"], "connected" if s["connected"] else "not connected",
+                            s["last_received_status"] or "no status") for s in sockets)))
+    return "; ".join(peers) or "no peers"

@@ -1,0 +1,192 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: harper_node
+short_description: Add, update or remove one peer of a Harper node
+version_added: 0.1.0
+description:
+  - Manages the replication relationship between the Harper node at O(api_url) and one peer,
+    with Harper's C(add_node), C(update_node) and C(remove_node) operations.
+  - Reads the node's records first and writes only what differs from the options given, so a
+    rerun sends no write. Harper itself re-handshakes on every C(add_node) and C(update_node).
+  - Harper merges C(update_node) into the stored record, and the comparison does the same:
+    O(subscriptions) are merged by database and table, O(revoked_certificates) are added to those
+    stored. To drop a subscription or a revoked certificate, remove the peer and add it again.
+  - A call that names neither O(hostname) nor O(url) is refused before any request is sent:
+    Harper would store, or remove, a node named C(undefined).
+author:
+  - harperdb.cluster contributors
+extends_documentation_fragment:
+  - harperdb.cluster.connection
+  - harperdb.cluster.attributes
+  - harperdb.cluster.attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+    details: The peer record before and after, without credentials, certificates and timestamps.
+options:
+  hostname:
+    description:
+      - The peer's node name, as Harper records it; that is the peer's own C(replication.hostname),
+        whatever host its url names.
+      - At least one of O(hostname) and O(url) is required. With only O(url), the peer is found by
+        its stored url, and otherwise by the url's host.
+    type: str
+    aliases: [name]
+  url:
+    description:
+      - The peer's replication URL, for example C(wss://node2.example.com:9933).
+      - Without it Harper builds the url from O(hostname) and the replication port of the node at
+        O(api_url); give it whenever the peer uses another port or its name does not resolve.
+    type: str
+  state:
+    description:
+      - V(present) adds the peer, or updates it when a field given differs.
+      - V(absent) removes the peer from the cluster; Harper passes the removal on to the other
+        members. A peer that is not there is fine.
+    type: str
+    choices: [present, absent]
+    default: present
+  verify_tls:
+    description:
+      - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
+        V(false) for peers with Harper's default self-signed certificates.
+      - Used when the peer is added or updated; it is not stored, so it is never compared.
+    type: bool
+  authorization:
+    description:
+      - Credentials of a super_user on the peer for the first handshake, as a dict with the keys
+        C(username) and C(password), or a string in HTTP Authorization form such as C(Basic ...).
+      - Used when the peer is added or updated; never compared, never returned.
+    type: raw
+  retain_authorization:
+    description:
+      - Whether Harper stores O(authorization) on the peer record and uses it for every connection.
+        Harper stores it in plain text; certificate trust, the default, is safer.
+    type: bool
+  revoked_certificates:
+    description:
+      - Serial numbers of certificates the node must no longer accept from the peer.
+      - Added to those already stored.
+    type: list
+    elements: str
+  shard:
+    description:
+      - The shard the peer belongs to.
+    type: int
+  subscriptions:
+    description:
+      - What to replicate with the peer. Without subscriptions the node replicates every database
+        with the peer.
+      - Each entry is a dict with the fields C(database) (or its legacy name C(schema)), C(table),
+        C(subscribe) (bool, receive the peer's changes) and C(publish) (bool, send the node's
+        changes). All are required, and no other field is accepted.
+      - Merged by database and table with the stored subscriptions.
+    type: list
+    elements: dict
+  allow_self_removal:
+    description:
+      - With O(state=absent), allow removing the node O(api_url) points at, which makes it leave
+        its cluster.
+    type: bool
+    default: false
+  wait:
+    description:
+      - After a change, wait until C(cluster_status) shows every database socket to the peer
+        connected, or, on removal, until the peer is gone from it.
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait when O(wait=true) before failing with the peer's last socket status.
+    type: int
+    default: 60
+notes:
+  - Harper answers some failed handshakes with HTTP 200 and a message that says "but there was an
+    error", and writes a local record anyway. The module fails the task on such an answer; after a
+    failed add it removes the record Harper left, so a rerun tries again.
+seealso:
+  - module: harperdb.cluster.harper_cluster
+  - module: harperdb.cluster.harper_cluster_facts
+"""
+
+EXAMPLES = r"""
+- name: Join node2 to node1, trusting node2's self-signed certificate for the first handshake
+  harperdb.cluster.harper_node:
+    api_url: https://node1.example.com:9925
+    username: admin
+    password: "{{ harper_admin_password }}"
+    validate_certs: false
+    hostname: node2.example.com
+    url: wss://node2.example.com:9933
+    verify_tls: false
+    authorization:
+      username: admin
+      password: "{{ harper_admin_password }}"
+
+- name: Replicate only data.dog with node2, both ways
+  harperdb.cluster.harper_node:
+    api_url: https://node1.example.com:9925
+    hostname: node2.example.com
+    url: wss://node2.example.com:9933
+    subscriptions:
+      - database: data
+        table: dog
+        subscribe: true
+        publish: true
+
+- name: Remove node3 from the cluster
+  harperdb.cluster.harper_node:
+    api_url: https://node1.example.com:9925
+    hostname: node3.example.com
+    state: absent
+"""
+
+RETURN = r"""
+node:
+  description: The peer record after the task (before it, with O(state=absent)), without credentials.
+  returned: always
+  type: dict
+  sample:
+    name: node2.example.com
+    url: wss://node2.example.com:9933
+    subscriptions: null
+    shard: null
+    revoked_certificates: null
+    replicates: true
+operations:
+  description: The write operations sent to Harper, in order, with credentials replaced by C(********).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - operation: add_node
+      hostname: node2.example.com
+      url: wss://node2.example.com:9933
+      verify_tls: false
+      authorization: "********"
+message:
+  description: Harper's answer to the write, if one was sent.
+  returned: when a write was sent
+  type: str
+  sample: Successfully added 'wss://node2.example.com:9933' to cluster
+"""
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_node import NodeModule
+
+
+def main():
+    NodeModule().execute()
+
+
+if __name__ == "__main__":
+    main()
