@@ -1,0 +1,119 @@
+"""Run one module of the collection through ansible-playbook and return its result.
+
+Integration tests call modules the way users do: a real playbook, with check
+and diff mode set by the command line, against real Harper nodes.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+_BIN = Path(sys.executable).parent
+_collections_root = None
+
+
+def collections_path():
+    """A folder holding ansible_collections/harperdb/cluster -> this repository."""
+    global _collections_root
+    if _collections_root is None:
+        root = Path(tempfile.mkdtemp(prefix="harper-collections-"))
+        (root / "ansible_collections" / "harperdb").mkdir(parents=True)
+        (root / "ansible_collections" / "harperdb" / "cluster").symlink_to(REPO)
+        _collections_root = root
+    return str(_collections_root)
+
+
+class ModuleRun:
+    """The outcome of one task: the registered result and the playbook's output."""
+
+    def __init__(self, result, stdout, stderr, returncode):
+        self.result = result
+        self.stdout = stdout
+        self.stderr = stderr
+        self.returncode = returncode
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def __getitem__(self, key):
+        return self.result[key]
+
+    def get(self, key, default=None):
+        return self.result.get(key, default)
+
+    @property
+    def failed(self):
+        return bool(self.result.get("failed"))
+
+    @property
+    def changed(self):
+        return bool(self.result.get("changed"))
+
+    def writes(self, name=None):
+        """The write operations the module reports it sent (optionally of one name)."""
+        ops = self.result.get("operations") or []
+        return [op for op in ops if name is None or op.get("operation") == name]
+
+
+def ansible_env(extra=None):
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_LOCALHOST_WARNING": "false",
+        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "false",
+        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+    })
+    env.update(extra or {})
+    return env
+
+
+def run_playbook(playbook, args=(), env=None, timeout=600):
+    """Run a playbook file; return the CompletedProcess."""
+    command = [str(_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
+    command.extend(args)
+    return subprocess.run(command, capture_output=True, text=True, env=ansible_env(env),
+                          timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+
+
+def run_module(module, args, check=False, diff=False, verbosity=0, env=None):
+    """Run harperdb.cluster.<module> with args once; return a ModuleRun.
+
+    A failing task does not raise: tests assert on result['failed'] and msg.
+    """
+    with tempfile.TemporaryDirectory(prefix="harper-run-") as tmp:
+        result_file = Path(tmp) / "result.json"
+        task = {
+            "name": "module under test",
+            "harperdb.cluster." + module: args,
+            "register": "module_result",
+            "ignore_errors": True,
+        }
+        save = {
+            "name": "save the result",
+            "ansible.builtin.copy": {"content": "{{ module_result | to_json }}", "dest": str(result_file)},
+            "check_mode": False,
+            "diff": False,
+        }
+        play = [{"hosts": "localhost", "gather_facts": False, "tasks": [task, save]}]
+        playbook = Path(tmp) / "play.yml"
+        playbook.write_text(json.dumps(play))
+        flags = []
+        if check:
+            flags.append("--check")
+        if diff:
+            flags.append("--diff")
+        if verbosity:
+            flags.append("-" + "v" * verbosity)
+        done = run_playbook(playbook, flags, env=env)
+        if not result_file.exists():
+            raise AssertionError("ansible-playbook did not run the task (rc %s):\n%s\n%s"
+                                 % (done.returncode, done.stdout[-3000:], done.stderr[-3000:]))
+        result = json.loads(result_file.read_text())
+    return ModuleRun(result, done.stdout, done.stderr, done.returncode)

@@ -1,0 +1,192 @@
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""HarperClient logic and error paths, with HTTP replaced by a scripted session."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    REDACTED,
+    HarperClient,
+    HarperError,
+    redact,
+)
+
+URL = "https://node1.example.com:9925"
+
+
+class FakeResponse:
+    def __init__(self, status, body):
+        self.status_code = status
+        self.text = body if isinstance(body, str) else json.dumps(body)
+
+    def json(self):
+        return json.loads(self.text)
+
+
+class FakeSession:
+    """Answers each post with the next scripted item (a response or an exception)."""
+
+    def __init__(self, *script):
+        self.script = list(script)
+        self.headers = {}
+        self.auth = None
+        self.verify = None
+        self.posts = []
+
+    def post(self, url, json=None, timeout=None):
+        self.posts.append(json)
+        item = self.script.pop(0)
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+
+def client_with(*script, **kwargs):
+    sleeps = []
+    session = FakeSession(*script)
+    client = HarperClient(URL, session=session, sleep=sleeps.append, **kwargs)
+    return client, session, sleeps
+
+
+def test_call_posts_the_operation_and_returns_the_answer():
+    client, session, _ = client_with(FakeResponse(200, {"type": "cluster-status"}))
+    assert client.call("cluster_status") == {"type": "cluster-status"}
+    assert session.posts == [{"operation": "cluster_status"}]
+
+
+def test_basic_auth_and_certificate_options():
+    _, session, _ = client_with(username="admin", password="pw", validate_certs=False)
+    assert session.auth == ("admin", "pw")
+    assert session.verify is False
+    _, session, _ = client_with(username="admin", password="pw", ca_path="/ca.pem")
+    assert session.verify == "/ca.pem"
+
+
+def test_token_is_sent_as_bearer():
+    _, session, _ = client_with(token="tok123")
+    assert session.headers["Authorization"] == "Bearer tok123"
+    assert session.auth is None
+
+
+def test_history_redacts_credentials_and_writes_lists_only_writes():
+    client, _, _ = client_with(FakeResponse(200, {"message": "ok"}), FakeResponse(200, {"type": "x"}))
+    client.call("add_node", url="wss://b:9933", authorization={"username": "u", "password": "s3cret"})
+    client.call("cluster_status")
+    assert client.writes == [{"operation": "add_node", "url": "wss://b:9933", "authorization": REDACTED}]
+    assert "s3cret" not in json.dumps(client.history)
+
+
+def test_redact_string_authorization():
+    assert redact({"authorization": "Basic abc", "x": [{"password": "p", "username": "u"}]}) == {
+        "authorization": REDACTED, "x": [{"password": REDACTED, "username": "u"}]}
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    (401, {"error": "Login failed"}, "cluster_status on %s failed: Harper rejected the credentials "
+                                     "(HTTP 401: Login failed). Check username and password (or token) "
+                                     "for this node." % URL),
+    (403, {"error": "not authorized"}, "need a super_user"),
+    (400, {"error": "nosuch does not exist"}, "cluster_status on %s failed (HTTP 400): nosuch does "
+                                              "not exist" % URL),
+    (400, {"error": "Clustering must be enabled to perform this operation."},
+     "set replication.hostname or replication.url"),
+    (500, "<html>oops</html>", "failed (HTTP 500): <html>oops</html>"),
+    (200, "not json", "is not JSON"),
+])
+def test_error_answers(status, body, expected):
+    client, _, _ = client_with(FakeResponse(status, body))
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert expected in info.value.message
+
+
+def test_200_that_hides_a_failure_is_an_error():
+    answer = {"message": "Successfully added 'wss://b:9933' to cluster, but there was an error: "
+                         "connect ECONNREFUSED 127.0.0.3:9933"}
+    client, _, _ = client_with(FakeResponse(200, answer))
+    with pytest.raises(HarperError) as info:
+        client.call("add_node", url="wss://b:9933")
+    assert info.value.message.startswith("add_node on %s failed although Harper answered HTTP 200" % URL)
+    assert "ECONNREFUSED" in info.value.message
+
+
+def test_secrets_are_scrubbed_from_messages():
+    client, _, _ = client_with(FakeResponse(400, {"error": "bad password hunter2 for admin"}),
+                               password="hunter2", username="admin")
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert "hunter2" not in info.value.message
+    assert REDACTED in info.value.message
+
+
+def test_peer_password_given_in_a_call_is_scrubbed():
+    client, _, _ = client_with(FakeResponse(400, {"error": "peer said peerpw is wrong"}))
+    with pytest.raises(HarperError) as info:
+        client.call("add_node", url="wss://b:9933", authorization={"username": "u", "password": "peerpw"})
+    assert "peerpw" not in info.value.message
+
+
+def test_retries_on_503_with_backoff():
+    client, session, sleeps = client_with(FakeResponse(503, "busy"), FakeResponse(502, "busy"),
+                                          FakeResponse(200, {"ok": 1}), retries=3)
+    assert client.call("cluster_status") == {"ok": 1}
+    assert sleeps == [1.0, 2.0]
+    assert len(session.posts) == 3
+
+
+def test_gives_up_after_retries():
+    client, session, sleeps = client_with(*[FakeResponse(503, {"error": "down"})] * 3, retries=2)
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert "HTTP 503" in info.value.message
+    assert len(session.posts) == 3
+
+
+def test_refused_connection_is_retried_even_for_a_write_then_explained():
+    refused = requests.exceptions.ConnectionError(
+        "HTTPConnectionPool: Max retries exceeded (Caused by NewConnectionError: [Errno 111] "
+        "Connection refused)")
+    client, session, sleeps = client_with(refused, refused, retries=1)
+    with pytest.raises(HarperError) as info:
+        client.call("add_node", url="wss://b:9933")
+    assert len(session.posts) == 2
+    assert "connection refused. Check that Harper is running" in info.value.message
+
+
+def test_a_write_that_may_have_arrived_is_not_sent_twice():
+    client, session, _ = client_with(requests.exceptions.ReadTimeout("read timed out"), retries=3, timeout=7)
+    with pytest.raises(HarperError) as info:
+        client.call("add_node", url="wss://b:9933")
+    assert len(session.posts) == 1
+    assert "no answer within 7 seconds" in info.value.message
+
+
+def test_a_read_timeout_is_retried_for_a_read():
+    client, session, _ = client_with(requests.exceptions.ReadTimeout("t"), FakeResponse(200, {"a": 1}))
+    assert client.call("cluster_status") == {"a": 1}
+
+
+def test_tls_failure_is_explained_and_not_retried():
+    error = requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate")
+    client, session, _ = client_with(error, retries=3)
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert len(session.posts) == 1
+    assert "TLS certificate could not be verified" in info.value.message
+    assert "ca_path" in info.value.message
+
+
+def test_unresolvable_host_is_explained():
+    error = requests.exceptions.ConnectionError("Failed to resolve 'nosuch.invalid' ([Errno -2] Name or "
+                                                "service not known)")
+    client, _, _ = client_with(error, error, retries=1)
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert "does not resolve" in info.value.message

@@ -1,0 +1,182 @@
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Validation, comparison and planning of one peer, on recorded server state."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
+    PeerInputError,
+    PeerSpec,
+    merge_revoked,
+    merge_subscriptions,
+    plan_absent,
+    plan_present,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    ClusterState,
+    cluster_facts,
+    find_peer,
+    normalize_url,
+    url_host,
+)
+
+DOG = {"database": "data", "table": "dog", "subscribe": True, "publish": False}
+CAT = {"database": "data", "table": "cat", "subscribe": True, "publish": True}
+
+
+def make_state(peers=(), sockets=None):
+    """node1 with the given stored peer records; every peer connected unless sockets says otherwise."""
+    sockets = sockets or {}
+    records = [{"name": "node1", "url": "wss://10.0.0.1:9933", "subscriptions": None}]
+    connections = []
+    for peer in peers:
+        records.append(dict(peer, ca="CERT", ca_info={"serialNumber": "1"}, __updatedtime__=1))
+        connections.append(dict(peer, database_sockets=sockets.get(
+            peer["name"], [{"database": "data", "connected": True, "lastReceivedStatus": "Waiting"}])))
+    status = {"type": "cluster-status", "node_name": "node1", "url": "wss://10.0.0.1:9933",
+              "is_enabled": True, "connections": connections}
+    return ClusterState(status, records)
+
+
+NODE2 = {"name": "node2", "url": "wss://10.0.0.2:9933", "subscriptions": None, "shard": None,
+         "revoked_certificates": None, "replicates": True}
+
+
+def spec(**params):
+    return PeerSpec(params, label="harper_node")
+
+
+@pytest.mark.parametrize("params, message", [
+    ({}, "name neither hostname nor url"),
+    ({"url": "https://10.0.0.2:9925"}, "is not a replication url"),
+    ({"url": "10.0.0.2:9933"}, "is not a replication url"),
+    ({"hostname": "n", "shard": -1}, "shard must not be negative"),
+    ({"hostname": "n", "authorization": {"username": "a"}}, "authorization must be a dict"),
+    ({"hostname": "n", "subscriptions": [DOG, dict(DOG, foo=1)]}, "subscriptions[1]: unknown field 'foo'"),
+    ({"hostname": "n", "subscriptions": [{"database": "d", "subscribe": True, "publish": True}]},
+     "subscriptions[0]: 'table' is a required field"),
+    ({"hostname": "n", "subscriptions": [dict(DOG, publish="yes")]},
+     "subscriptions[0].publish: 'yes' is not of type 'boolean'"),
+    ({"hostname": "n", "subscriptions": [dict(DOG, schema="data")]}, "exactly once"),
+])
+def test_bad_input_is_refused_with_the_entry_and_field(params, message):
+    with pytest.raises(PeerInputError) as info:
+        spec(**params)
+    assert message in str(info.value)
+    assert str(info.value).startswith("harper_node: ")
+
+
+def test_schema_is_the_legacy_name_of_database():
+    legacy = dict(DOG)
+    legacy["schema"] = legacy.pop("database")
+    assert spec(hostname="n", subscriptions=[legacy]).subscriptions == [DOG]
+
+
+def test_merges_mirror_what_harper_stores():
+    assert merge_subscriptions([DOG], [CAT]) == [DOG, CAT]
+    assert merge_subscriptions([DOG, CAT], [dict(DOG, publish=True)]) == [dict(DOG, publish=True), CAT]
+    assert merge_subscriptions(None, [DOG]) == [DOG]
+    assert merge_revoked(["A"], ["B", "A"]) == ["A", "B"]
+
+
+def test_absent_peer_is_added_with_only_the_fields_given():
+    change = plan_present(make_state(), spec(url="wss://10.0.0.2:9933", verify_tls=False,
+                                             authorization={"username": "u", "password": "p"}))
+    assert change.action == "add"
+    assert change.body == {"url": "wss://10.0.0.2:9933", "verify_tls": False,
+                           "authorization": {"username": "u", "password": "p"}}
+    assert change.before == {}
+    assert change.after["url"] == "wss://10.0.0.2:9933"
+
+
+def test_same_input_plans_nothing_and_ignores_server_only_fields():
+    state = make_state([dict(NODE2, subscriptions=[DOG], revoked_certificates=["A"], shard=1)])
+    change = plan_present(state, spec(hostname="node2", url="WSS://10.0.0.2:9933/", shard=1,
+                                      subscriptions=[DOG], revoked_certificates=["A"],
+                                      verify_tls=False))
+    assert change.action is None
+    assert "ca" not in change.before and "__updatedtime__" not in change.before
+
+
+def test_a_subset_of_stored_subscriptions_plans_nothing():
+    state = make_state([dict(NODE2, subscriptions=[DOG, CAT])])
+    assert plan_present(state, spec(hostname="node2", subscriptions=[CAT])).action is None
+
+
+def test_update_always_sends_url_and_all_subscriptions():
+    state = make_state([dict(NODE2, subscriptions=[DOG])])
+    change = plan_present(state, spec(hostname="node2", shard=2))
+    assert change.action == "update"
+    assert change.body == {"hostname": "node2", "url": "wss://10.0.0.2:9933", "subscriptions": [DOG],
+                           "shard": 2}
+    assert change.before["shard"] is None and change.after["shard"] == 2
+
+
+def test_update_of_revoked_certificates_is_a_union():
+    state = make_state([dict(NODE2, revoked_certificates=["A"])])
+    change = plan_present(state, spec(hostname="node2", revoked_certificates=["B"]))
+    assert change.after["revoked_certificates"] == ["A", "B"]
+    assert change.body["revoked_certificates"] == ["B"]
+
+
+def test_peer_found_by_url_then_by_host():
+    state = make_state([NODE2])
+    assert find_peer(state, url="wss://10.0.0.2:9933") == "node2"
+    renamed = make_state([dict(NODE2, name="10.0.0.2", url="wss://other:9933")])
+    assert find_peer(renamed, url="wss://10.0.0.2:9933") == "10.0.0.2"
+    assert find_peer(state, url="wss://10.0.0.9:9933") is None
+
+
+def test_hostname_that_does_not_match_the_recorded_name_is_refused():
+    with pytest.raises(PeerInputError) as info:
+        plan_present(make_state([NODE2]), spec(hostname="wrong", url="wss://10.0.0.2:9933"))
+    assert "Set hostname to 'node2'" in str(info.value)
+
+
+def test_a_node_cannot_be_its_own_peer():
+    with pytest.raises(PeerInputError):
+        plan_present(make_state(), spec(hostname="node1"))
+
+
+def test_absent():
+    state = make_state([NODE2])
+    assert plan_absent(state, spec(hostname="node9")).action is None
+    change = plan_absent(state, spec(url="wss://10.0.0.2:9933"))
+    assert (change.action, change.body) == ("remove", {"hostname": "node2"})
+    with pytest.raises(PeerInputError) as info:
+        plan_absent(state, spec(hostname="node1"))
+    assert "allow_self_removal" in str(info.value)
+    assert plan_absent(state, spec(hostname="node1"), allow_self_removal=True).body == {"hostname": "node1"}
+
+
+def test_facts_summarise_connection_health():
+    state = make_state([NODE2, dict(NODE2, name="node3", url="wss://10.0.0.3:9933")], sockets={
+        "node3": [{"database": "system", "connected": True}, {"database": "data", "connected": False}]})
+    facts = cluster_facts(state, ["wss://10.0.0.3:9933"])
+    assert facts["peer_count"] == 2
+    assert facts["all_connected"] is False
+    assert facts["disconnected"] == [{"peer": "node3", "database": "data"}]
+    assert facts["routes"] == ["wss://10.0.0.3:9933"]
+    assert "ca" not in facts["peers"][0]
+
+
+def test_a_peer_without_sockets_is_disconnected():
+    state = make_state([NODE2], sockets={"node2": []})
+    assert state.disconnected() == [{"peer": "node2", "database": None}]
+
+
+def test_legacy_nats_answer_is_refused():
+    with pytest.raises(HarperError) as info:
+        ClusterState({"node_name": "n", "is_enabled": True, "connections": []}, [])
+    assert "legacy NATS" in info.value.message
+
+
+def test_url_helpers():
+    assert normalize_url("WSS://Node2:9933/") == "wss://node2:9933"
+    assert url_host("wss://[::1]:9933") == "::1"
+    assert url_host("wss://node2") == "node2"
