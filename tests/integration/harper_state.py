@@ -1,0 +1,80 @@
+"""Reading and waiting on real Harper nodes from tests, without the collection's code.
+
+Tests check the modules against what the server says, read here with plain
+operations through the test bed, so a bug in the collection's own reader
+cannot hide a bug in a module.
+"""
+
+import time
+import uuid
+
+POLL_SECONDS = 0.25
+
+
+def connection_args(node):
+    """The connection options of a module task that talks to node."""
+    return {
+        "api_url": node.api_url,
+        "username": node.username,
+        "password": node.password,
+        "validate_certs": False,
+    }
+
+
+def peer_args(peer):
+    """harper_node options that join peer (self-signed certificate, admin credentials)."""
+    return {
+        "hostname": peer.name,
+        "url": peer.replication_url,
+        "verify_tls": False,
+        "authorization": {"username": peer.username, "password": peer.password},
+    }
+
+
+def read_records(node, timestamps=False):
+    """system.hdb_nodes of node as {name: record}, without certificates (and timestamps)."""
+    rows = node.call({"operation": "search_by_value", "database": "system", "table": "hdb_nodes",
+                      "search_attribute": "name", "search_value": "*", "get_attributes": ["*"]})
+    dropped = {"ca", "ca_info"} if timestamps else {"ca", "ca_info", "__updatedtime__", "__createdtime__"}
+    return dict((row["name"], dict((k, v) for k, v in row.items() if k not in dropped)) for row in rows)
+
+
+def wait_until(condition, timeout, what):
+    """Poll condition() until it is true; fail the test after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    last_error = None
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except Exception as exc:  # a node restarting answers errors for a while
+            last_error = exc
+        time.sleep(POLL_SECONDS)
+    raise AssertionError("timed out after %ss waiting for %s (last error: %s)" % (timeout, what, last_error))
+
+
+def ensure_table(node, table, database="data"):
+    try:
+        node.call({"operation": "create_table", "database": database, "table": table,
+                   "primary_key": "id"})
+    except Exception as exc:  # already there from an earlier test
+        if "already exists" not in str(exc):
+            raise
+
+
+def replicate_and_read_back(writer, readers, table="dog", timeout=30):
+    """Insert a fresh record on writer and wait until every reader returns it."""
+    ensure_table(writer, table)
+    record_id = uuid.uuid4().hex
+    writer.call({"operation": "insert", "database": "data", "table": table,
+                 "records": [{"id": record_id, "written_on": writer.name}]})
+
+    def seen_on(reader):
+        rows = reader.call({"operation": "search_by_id", "database": "data", "table": table,
+                            "ids": [record_id], "get_attributes": ["*"]})
+        return bool(rows) and rows[0].get("written_on") == writer.name
+
+    for reader in readers:
+        wait_until(lambda reader=reader: seen_on(reader), timeout,
+                   "record %s written on %s to reach %s" % (record_id, writer.name, reader.name))
+    return record_id

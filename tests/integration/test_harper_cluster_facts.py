@@ -1,0 +1,148 @@
+"""harper_cluster_facts on real nodes: alone, in a mesh, with a peer down; and the
+connection error paths of the shared client against a real prod-mode node."""
+
+import pytest
+
+from ansible_run import run_module
+from harper_state import connection_args, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def n(testbed_factory):
+    return testbed_factory(3, mode="dev").nodes
+
+
+@pytest.fixture(scope="module")
+def prod(testbed_factory):
+    return testbed_factory(1, mode="prod").nodes[0]
+
+
+def facts(node, check=False, **extra):
+    run = run_module("harper_cluster_facts", dict(connection_args(node), **extra), check=check)
+    assert not run.failed, run.get("msg")
+    assert not run.changed
+    return run["ansible_facts"]["harper_cluster"]
+
+
+def join(node, peer):
+    node.call({"operation": "add_node", "url": peer.replication_url, "verify_tls": False,
+               "authorization": {"username": peer.username, "password": peer.password}})
+
+
+def connected_everywhere(nodes):
+    for node in nodes:
+        connections = node.call({"operation": "cluster_status"})["connections"]
+        if len(connections) != len(nodes) - 1:
+            return False
+        for connection in connections:
+            sockets = connection.get("database_sockets") or []
+            if not sockets or not all(s.get("connected") for s in sockets):
+                return False
+    return True
+
+
+def test_unclustered_node(n):
+    got = facts(n[0])
+    assert got["node_name"] == n[0].name
+    assert got["url"] == n[0].replication_url
+    assert got["is_enabled"] is True
+    assert got["peer_count"] == 0
+    assert got["peers"] == []
+    assert got["routes"] == []
+    assert got["all_connected"] is True
+    assert got["disconnected"] == []
+
+
+def test_joined_mesh_is_all_connected(n):
+    join(n[0], n[1])
+    wait_until(lambda: connected_everywhere(n[:2]), 60, "node1 and node2 to connect")
+    join(n[1], n[2])
+    wait_until(lambda: connected_everywhere(n), 60, "the 3-node mesh to connect")
+    for node in n:
+        got = facts(node)
+        assert got["all_connected"] is True, got["disconnected"]
+        assert got["peer_count"] == 2
+        assert sorted(p["name"] for p in got["peers"]) == sorted(o.name for o in n if o is not node)
+        for peer in got["peers"]:
+            assert peer["databases"], peer
+            assert all(db["connected"] for db in peer["databases"])
+            assert {"ca", "ca_info", "authorization"}.isdisjoint(peer)
+    in_check_mode = facts(n[0], check=True)
+    assert in_check_mode["peer_count"] == 2
+
+
+def test_a_stopped_peer_is_reported_and_recovers(n):
+    n[2].stop()
+    wait_until(lambda: not facts(n[0])["all_connected"], 60, "node1 to notice node3 is down")
+    got = facts(n[0])
+    assert got["peer_count"] == 2
+    assert {d["peer"] for d in got["disconnected"]} == {n[2].name}
+    by_name = dict((p["name"], p) for p in got["peers"])
+    assert all(db["connected"] for db in by_name[n[1].name]["databases"])
+    n[2].start()
+    n[2].wait_ready()
+    wait_until(lambda: facts(n[0])["all_connected"], 90, "node3 to reconnect to node1")
+
+
+def test_prod_node_with_credentials(prod):
+    got = facts(prod)
+    assert got["node_name"] == prod.name
+
+
+def test_wrong_password_is_reported_as_such(prod):
+    args = dict(connection_args(prod), password="wrong-password")
+    run = run_module("harper_cluster_facts", args)
+    assert run.failed
+    assert run["msg"] == ("cluster_status on %s failed: Harper rejected the credentials (HTTP 401: "
+                          "Login failed). Check username and password (or token) for this node."
+                          % prod.api_url)
+    assert "wrong-password" not in run.output
+
+
+def test_closed_port_is_reported_as_refused(prod):
+    api_url = "https://%s:9999" % prod.ip
+    run = run_module("harper_cluster_facts", dict(connection_args(prod), api_url=api_url, retries=1))
+    assert run.failed
+    assert run["msg"] == ("cluster_status on %s failed: connection refused. Check that Harper is running "
+                          "and that api_url points at its operations API port "
+                          "(operationsApi.network.port, 9925 by default)." % api_url)
+
+
+def test_unknown_host_is_reported(prod):
+    api_url = "https://harper-node.invalid:9925"
+    run = run_module("harper_cluster_facts", dict(connection_args(prod), api_url=api_url, retries=0))
+    assert run.failed
+    assert run["msg"] == ("cluster_status on %s failed: the host name in api_url does not resolve. "
+                          "Check api_url." % api_url)
+
+
+def test_self_signed_certificate_fails_verification(prod):
+    run = run_module("harper_cluster_facts", dict(connection_args(prod), validate_certs=True))
+    assert run.failed
+    assert run["msg"].startswith("cluster_status on %s failed: the TLS certificate could not be verified"
+                                 % prod.api_url)
+    assert "Give ca_path the CA that signed the node's certificate" in run["msg"]
+
+
+def test_token_authentication(prod):
+    tokens = prod.call({"operation": "create_authentication_tokens", "username": prod.username,
+                        "password": prod.password})
+    args = {"api_url": prod.api_url, "validate_certs": False, "token": tokens["operation_token"]}
+    run = run_module("harper_cluster_facts", args, verbosity=3)
+    assert not run.failed, run.get("msg")
+    assert run["ansible_facts"]["harper_cluster"]["node_name"] == prod.name
+    assert tokens["operation_token"] not in run.output
+    bad = run_module("harper_cluster_facts", dict(args, token="not-a-token"))
+    assert bad.failed
+    assert "Harper rejected the credentials (HTTP 401" in bad["msg"]
+
+
+def test_ca_path_verifies_the_self_signed_certificate(prod, tmp_path):
+    authorities = [c for c in prod.call({"operation": "list_certificates"}) if c.get("is_authority")]
+    assert authorities, "the node lists no certificate authority"
+    ca_file = tmp_path / "harper-ca.pem"
+    ca_file.write_text(authorities[0]["certificate"])
+    got = facts(prod, validate_certs=True, ca_path=str(ca_file))
+    assert got["node_name"] == prod.name

@@ -1,0 +1,197 @@
+"""harper_node against real Harper nodes in prod mode (HTTPS, credentials required).
+
+The tests run in file order as one story on one 4-node test bed: check mode,
+join, rerun, update, diff, removal, bad input, secrets. node4 is never joined
+before the bad-input tests, so its credentials are still checked by Harper.
+"""
+
+import pytest
+
+from ansible_run import run_module
+from harper_state import (
+    connection_args,
+    peer_args,
+    read_records,
+    replicate_and_read_back,
+    wait_until,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def bed(testbed_factory):
+    return testbed_factory(4, mode="prod")
+
+
+@pytest.fixture(scope="module")
+def n(bed):
+    return bed.nodes
+
+
+def node_task(node, peer, **extra):
+    args = connection_args(node)
+    args.update(peer_args(peer))
+    args.update(extra)
+    return args
+
+
+def test_check_mode_on_an_absent_peer_changes_nothing(n):
+    before = read_records(n[0])
+    run = run_module("harper_node", node_task(n[0], n[1]), check=True, diff=True)
+    assert not run.failed, run.get("msg")
+    assert run.changed
+    assert run.writes() == []
+    assert run["diff"]["before"] == {}
+    assert run["diff"]["after"]["url"] == n[1].replication_url
+    assert read_records(n[0]) == before
+    assert n[1].name not in read_records(n[0])
+
+
+def test_three_nodes_join_into_a_mesh_that_replicates(n):
+    first = run_module("harper_node", node_task(n[0], n[1]))
+    assert not first.failed, first.get("msg")
+    assert first.changed
+    assert [op["operation"] for op in first.writes()] == ["add_node"]
+    assert first["node"]["name"] == n[1].name
+    second = run_module("harper_node", node_task(n[1], n[2]))
+    assert not second.failed, second.get("msg")
+    assert [op["operation"] for op in second.writes()] == ["add_node"]
+    # Harper spreads membership: node1 connects to node3 by itself.
+    for node in n[:3]:
+        wait_until(lambda node=node: _all_connected(node, 2), 60, "%s to see 2 connected peers" % node.name)
+    replicate_and_read_back(n[0], n[1:3], table="dog")
+
+
+def _all_connected(node, count):
+    connections = node.call({"operation": "cluster_status"})["connections"]
+    return len(connections) == count and all(
+        s.get("connected") for c in connections for s in c.get("database_sockets") or [None] if s)
+
+
+def test_rerun_changes_nothing_and_sends_no_write(n):
+    before = [read_records(node, timestamps=True) for node in n[:3]]
+    for node, peer in ((n[0], n[1]), (n[1], n[2])):
+        run = run_module("harper_node", node_task(node, peer))
+        assert not run.failed, run.get("msg")
+        assert not run.changed
+        assert run.writes() == []
+    assert [read_records(node, timestamps=True) for node in n[:3]] == before
+
+
+def test_update_of_subscriptions_shard_and_revoked_certificates(n):
+    wanted = dict(shard=1, revoked_certificates=["AB12CD34"],
+                  subscriptions=[{"database": "data", "table": "dog", "subscribe": True, "publish": False}])
+    before = read_records(n[0])
+    check = run_module("harper_node", node_task(n[0], n[2], **wanted), check=True, diff=True)
+    assert check.changed and check.writes() == []
+    assert read_records(n[0]) == before
+
+    run = run_module("harper_node", node_task(n[0], n[2], **wanted), diff=True)
+    assert not run.failed, run.get("msg")
+    assert run.changed
+    assert [op["operation"] for op in run.writes()] == ["update_node"]
+    diff = run["diff"]
+    assert (diff["before"]["shard"], diff["after"]["shard"]) == (None, 1)
+    assert diff["before"]["subscriptions"] is None
+    assert diff["after"]["subscriptions"] == wanted["subscriptions"]
+    assert diff["after"]["revoked_certificates"] == ["AB12CD34"]
+    stored = read_records(n[0])[n[2].name]
+    assert stored["shard"] == 1
+    assert stored["revoked_certificates"] == ["AB12CD34"]
+    assert stored["subscriptions"] == wanted["subscriptions"]
+    assert stored["url"] == n[2].replication_url
+
+    again = run_module("harper_node", node_task(n[0], n[2], **wanted))
+    assert not again.changed and again.writes() == []
+
+    # Harper merges: a second certificate is added to the first, and the diff says so.
+    more = run_module("harper_node", node_task(n[0], n[2], revoked_certificates=["EF56"]), diff=True)
+    assert more.changed
+    assert more["diff"]["after"]["revoked_certificates"] == ["AB12CD34", "EF56"]
+    assert read_records(n[0])[n[2].name]["revoked_certificates"] == ["AB12CD34", "EF56"]
+    assert read_records(n[0])[n[2].name]["subscriptions"] == wanted["subscriptions"]
+
+
+def test_removal_leaves_every_member_and_is_idempotent(n):
+    args = node_task(n[0], n[2], state="absent")
+    check = run_module("harper_node", args, check=True, diff=True)
+    assert check.changed and check.writes() == []
+    assert check["diff"]["after"] == {}
+    assert n[2].name in read_records(n[0])
+
+    run = run_module("harper_node", args)
+    assert not run.failed, run.get("msg")
+    assert [op for op in run.writes()] == [{"operation": "remove_node", "hostname": n[2].name}]
+    for node in n[:2]:
+        wait_until(lambda node=node: n[2].name not in _peer_names(node), 30,
+                   "%s to drop %s" % (node.name, n[2].name))
+
+    again = run_module("harper_node", args)
+    assert not again.failed and not again.changed and again.writes() == []
+
+
+def _peer_names(node):
+    return [c["name"] for c in node.call({"operation": "cluster_status"})["connections"]]
+
+
+def test_wrong_peer_credentials_fail_and_leave_no_record(n):
+    before = read_records(n[0])
+    args = node_task(n[0], n[3])
+    args["authorization"] = {"username": "admin", "password": "not-the-password"}
+    run = run_module("harper_node", args)
+    assert run.failed
+    assert run["msg"].startswith("add_node on %s failed" % n[0].api_url)
+    assert "not-the-password" not in run.output
+    assert read_records(n[0]) == before
+
+
+def test_unreachable_peer_url_fails_and_leaves_no_record(n):
+    before = read_records(n[0])
+    args = node_task(n[0], n[3])
+    args["url"] = "wss://%s:9939" % n[3].ip
+    del args["hostname"]
+    run = run_module("harper_node", args)
+    assert run.failed
+    assert "add_node on %s failed" % n[0].api_url in run["msg"]
+    assert read_records(n[0]) == before
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"subscriptions": [{"database": "data", "table": "dog", "subscribe": True, "publish": True,
+                         "replicate": True}]},
+     "harper_node: subscriptions[0]: unknown field 'replicate' (allowed: database, schema, table, "
+     "subscribe, publish)."),
+    ({"hostname": None, "url": None}, "one of the following is required: hostname, url"),
+    ({"hostname": None, "url": "https://127.0.0.9:9925"}, "is not a replication url"),
+])
+def test_bad_input_fails_before_any_request(n, extra, message):
+    before = read_records(n[0])
+    args = node_task(n[0], n[3])
+    args.update(extra)
+    args = dict((k, v) for k, v in args.items() if v is not None)
+    run = run_module("harper_node", args)
+    assert run.failed
+    assert message in run["msg"]
+    assert run.get("operations", []) == []
+    assert read_records(n[0]) == before
+
+
+def test_removing_the_node_itself_is_refused(n):
+    before = read_records(n[0])
+    run = run_module("harper_node", dict(connection_args(n[0]), hostname=n[0].name, state="absent"))
+    assert run.failed
+    assert run["msg"] == ("harper_node: %s is the node api_url points at; removing it makes that node "
+                          "leave its cluster. Set allow_self_removal: true if that is what you want."
+                          % n[0].name)
+    assert read_records(n[0]) == before
+
+
+def test_passwords_never_appear_in_verbose_output(n):
+    args = node_task(n[0], n[2])
+    run = run_module("harper_node", args, diff=True, verbosity=3)
+    assert not run.failed, run.get("msg")
+    assert run.changed
+    assert n[0].password not in run.output
+    assert "********" in run.output
+    wait_until(lambda: _all_connected(n[0], 2), 60, "node1 to reconnect to node3")
