@@ -19,10 +19,8 @@ import time
 
 try:
     import requests
-    from requests.adapters import HTTPAdapter
 except ImportError:
     requests = None
-    HTTPAdapter = object
 
 # Harper answers 200 with this phrase when the peer side of add_node or
 # update_node failed; the local record is written anyway.
@@ -36,7 +34,7 @@ RETRY_STATUS_CODES = (502, 503, 504)
 WRITE_OPERATIONS = frozenset((
     "add_node", "update_node", "remove_node", "configure_cluster",
     "cluster_set_routes", "cluster_delete_routes", "set_configuration",
-    "restart", "create_table", "insert",
+    "restart", "restart_service", "create_table", "insert",
 ))
 _SECRET_KEYS = ("password", "authorization", "token", "operation_token", "refresh_token")
 
@@ -138,7 +136,10 @@ class HarperClient:
         attempt = 0
         while True:
             try:
-                response = self.session.post(self.api_url, json=body, timeout=self.timeout)
+                # verify is passed on each request: requests lets REQUESTS_CA_BUNDLE
+                # override a session's verify=False.
+                response = self.session.post(self.api_url, json=body, timeout=self.timeout,
+                                             verify=self.session.verify)
             except requests.exceptions.RequestException as exc:
                 if attempt < self.retries and _may_retry(exc, is_write):
                     attempt += 1

@@ -19,7 +19,7 @@ description:
   - Credentials a peer record may store (C(retain_authorization)) and certificates are never
     returned.
 author:
-  - harperdb.cluster contributors
+  - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
   - harperdb.cluster.attributes

@@ -16,13 +16,13 @@ description:
     with Harper's C(add_node), C(update_node) and C(remove_node) operations.
   - Reads the node's records first and writes only what differs from the options given, so a
     rerun sends no write. Harper itself re-handshakes on every C(add_node) and C(update_node).
-  - Harper merges C(update_node) into the stored record, and the comparison does the same:
+  - Harper merges C(update_node) into the stored record, and the comparison does the same.
     O(subscriptions) are merged by database and table, O(revoked_certificates) are added to those
     stored. To drop a subscription or a revoked certificate, remove the peer and add it again.
-  - A call that names neither O(hostname) nor O(url) is refused before any request is sent:
+  - A call that names neither O(hostname) nor O(url) is refused before any request is sent, because
     Harper would store, or remove, a node named C(undefined).
 author:
-  - harperdb.cluster contributors
+  - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
   - harperdb.cluster.attributes

@@ -122,7 +122,7 @@ def test_removal_leaves_every_member_and_is_idempotent(n):
 
     run = run_module("harper_node", args)
     assert not run.failed, run.get("msg")
-    assert [op for op in run.writes()] == [{"operation": "remove_node", "hostname": n[2].name}]
+    assert run.writes() == [{"operation": "remove_node", "hostname": n[2].name}]
     for node in n[:2]:
         wait_until(lambda node=node: n[2].name not in _peer_names(node), 30,
                    "%s to drop %s" % (node.name, n[2].name))

@@ -56,27 +56,27 @@ def client_with(*script, **kwargs):
 
 
 def test_call_posts_the_operation_and_returns_the_answer():
-    client, session, _ = client_with(FakeResponse(200, {"type": "cluster-status"}))
+    client, session, dummy_sleeps = client_with(FakeResponse(200, {"type": "cluster-status"}))
     assert client.call("cluster_status") == {"type": "cluster-status"}
     assert session.posts == [{"operation": "cluster_status"}]
 
 
 def test_basic_auth_and_certificate_options():
-    _, session, _ = client_with(username="admin", password="pw", validate_certs=False)
+    dummy_client, session, dummy_sleeps = client_with(username="admin", password="pw", validate_certs=False)
     assert session.auth == ("admin", "pw")
     assert session.verify is False
-    _, session, _ = client_with(username="admin", password="pw", ca_path="/ca.pem")
+    dummy_client, session, dummy_sleeps = client_with(username="admin", password="pw", ca_path="/ca.pem")
     assert session.verify == "/ca.pem"
 
 
 def test_token_is_sent_as_bearer():
-    _, session, _ = client_with(token="tok123")
+    dummy_client, session, dummy_sleeps = client_with(token="tok123")
     assert session.headers["Authorization"] == "Bearer tok123"
     assert session.auth is None
 
 
 def test_history_redacts_credentials_and_writes_lists_only_writes():
-    client, _, _ = client_with(FakeResponse(200, {"message": "ok"}), FakeResponse(200, {"type": "x"}))
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(200, {"message": "ok"}), FakeResponse(200, {"type": "x"}))
     client.call("add_node", url="wss://b:9933", authorization={"username": "u", "password": "s3cret"})
     client.call("cluster_status")
     assert client.writes == [{"operation": "add_node", "url": "wss://b:9933", "authorization": REDACTED}]
@@ -101,7 +101,7 @@ def test_redact_string_authorization():
     (200, "not json", "is not JSON"),
 ])
 def test_error_answers(status, body, expected):
-    client, _, _ = client_with(FakeResponse(status, body))
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(status, body))
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert expected in info.value.message
@@ -110,7 +110,7 @@ def test_error_answers(status, body, expected):
 def test_200_that_hides_a_failure_is_an_error():
     answer = {"message": "Successfully added 'wss://b:9933' to cluster, but there was an error: "
                          "connect ECONNREFUSED 127.0.0.3:9933"}
-    client, _, _ = client_with(FakeResponse(200, answer))
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(200, answer))
     with pytest.raises(HarperError) as info:
         client.call("add_node", url="wss://b:9933")
     assert info.value.message.startswith("add_node on %s failed although Harper answered HTTP 200" % URL)
@@ -118,7 +118,7 @@ def test_200_that_hides_a_failure_is_an_error():
 
 
 def test_secrets_are_scrubbed_from_messages():
-    client, _, _ = client_with(FakeResponse(400, {"error": "bad password hunter2 for admin"}),
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(400, {"error": "bad password hunter2 for admin"}),
                                password="hunter2", username="admin")
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
@@ -127,7 +127,7 @@ def test_secrets_are_scrubbed_from_messages():
 
 
 def test_peer_password_given_in_a_call_is_scrubbed():
-    client, _, _ = client_with(FakeResponse(400, {"error": "peer said peerpw is wrong"}))
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(400, {"error": "peer said peerpw is wrong"}))
     with pytest.raises(HarperError) as info:
         client.call("add_node", url="wss://b:9933", authorization={"username": "u", "password": "peerpw"})
     assert "peerpw" not in info.value.message
@@ -161,7 +161,7 @@ def test_refused_connection_is_retried_even_for_a_write_then_explained():
 
 
 def test_a_write_that_may_have_arrived_is_not_sent_twice():
-    client, session, _ = client_with(requests.exceptions.ReadTimeout("read timed out"), retries=3, timeout=7)
+    client, session, dummy_sleeps = client_with(requests.exceptions.ReadTimeout("read timed out"), retries=3, timeout=7)
     with pytest.raises(HarperError) as info:
         client.call("add_node", url="wss://b:9933")
     assert len(session.posts) == 1
@@ -169,13 +169,13 @@ def test_a_write_that_may_have_arrived_is_not_sent_twice():
 
 
 def test_a_read_timeout_is_retried_for_a_read():
-    client, session, _ = client_with(requests.exceptions.ReadTimeout("t"), FakeResponse(200, {"a": 1}))
+    client, session, dummy_sleeps = client_with(requests.exceptions.ReadTimeout("t"), FakeResponse(200, {"a": 1}))
     assert client.call("cluster_status") == {"a": 1}
 
 
 def test_tls_failure_is_explained_and_not_retried():
     error = requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate")
-    client, session, _ = client_with(error, retries=3)
+    client, session, dummy_sleeps = client_with(error, retries=3)
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert len(session.posts) == 1
@@ -186,7 +186,7 @@ def test_tls_failure_is_explained_and_not_retried():
 def test_unresolvable_host_is_explained():
     error = requests.exceptions.ConnectionError("Failed to resolve 'nosuch.invalid' ([Errno -2] Name or "
                                                 "service not known)")
-    client, _, _ = client_with(error, error, retries=1)
+    client, dummy_session, dummy_sleeps = client_with(error, error, retries=1)
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert "does not resolve" in info.value.message
