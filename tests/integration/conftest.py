@@ -1,0 +1,70 @@
+# Copyright: contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Shared fixtures for integration tests against real Harper nodes."""
+
+import ipaddress
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "testbed"))
+
+import harper_testbed  # noqa: E402  (path set up just above)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "integration: needs real Harper nodes (npm, loopback addresses)"
+    )
+
+
+class AddressAllocator(object):
+    """Hands out consecutive loopback addresses so that testbeds of one
+    session never share an ip (and so never compete for a port)."""
+
+    def __init__(self, first_ip):
+        self._next = ipaddress.ip_address(first_ip)
+
+    def take(self, count):
+        first = self._next
+        self._next = first + count
+        return str(first)
+
+
+@pytest.fixture(scope="session")
+def address_allocator():
+    return AddressAllocator(
+        os.environ.get("HARPER_TESTBED_FIRST_IP", harper_testbed.DEFAULT_FIRST_IP)
+    )
+
+
+@pytest.fixture(scope="session")
+def testbed_factory(tmp_path_factory, address_allocator):
+    """make(count, mode="dev", first_ip=None, **kwargs) -> started Testbed.
+
+    Every testbed made is stopped at the end of the session, whatever the
+    tests did.
+    """
+    started = []
+
+    def make(count, mode="dev", first_ip=None, **kwargs):
+        base_dir = tmp_path_factory.mktemp("testbed-%s" % mode)
+        bed = harper_testbed.Testbed(
+            str(base_dir), count=count, mode=mode,
+            first_ip=first_ip or address_allocator.take(count), **kwargs
+        )
+        started.append(bed)  # before start(): a partial start is stopped too
+        bed.start()
+        return bed
+
+    yield make
+
+    errors = []
+    for bed in reversed(started):
+        try:
+            bed.stop()
+        except Exception as exc:  # keep stopping the others
+            errors.append(exc)
+    if errors:
+        raise errors[0]
