@@ -148,15 +148,24 @@ def url_host(url):
     return host_port.rsplit(":", 1)[0] if ":" in host_port else host_port
 
 
-def read_routes(client):
-    """The routes in the configuration file (get_configuration reads the file;
-    cluster_get_routes answers from memory that no route operation refreshes)."""
+def read_replication_config(client):
+    """The replication section of the configuration file, from get_configuration.
+
+    It reads the file, so it holds the true routes (cluster_get_routes answers
+    from memory that no route operation refreshes) and the node's own url,
+    which cluster_status leaves out until the node has a peer.
+    """
     configuration = client.call("get_configuration")
     replication = configuration.get("replication") if isinstance(configuration, dict) else None
-    return list((replication or {}).get("routes") or [])
+    return replication or {}
 
 
-def cluster_facts(state, routes):
+def read_routes(client):
+    """The routes in the configuration file."""
+    return list(read_replication_config(client).get("routes") or [])
+
+
+def cluster_facts(state, replication):
     """The harper_cluster fact of one node."""
     peers = []
     for name in state.peer_names():
@@ -168,10 +177,10 @@ def cluster_facts(state, routes):
     disconnected = state.disconnected()
     return {
         "node_name": state.node_name,
-        "url": state.url or own.get("url"),
+        "url": state.url or own.get("url") or replication.get("url"),
         "is_enabled": state.is_enabled,
-        "shard": own.get("shard"),
-        "routes": routes,
+        "shard": own.get("shard", replication.get("shard")),
+        "routes": list(replication.get("routes") or []),
         "peers": peers,
         "peer_count": len(peers),
         "all_connected": not disconnected,

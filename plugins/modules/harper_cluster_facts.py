@@ -118,7 +118,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._base import Harp
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     cluster_facts,
-    read_routes,
+    read_replication_config,
 )
 
 
@@ -126,7 +126,7 @@ class _ClusterFactsModule(HarperModule):
 
     def run(self):
         state = ClusterState.read(self.client)
-        facts = cluster_facts(state, read_routes(self.client))
+        facts = cluster_facts(state, read_replication_config(self.client))
         return {"changed": False, "ansible_facts": {"harper_cluster": facts}}
 
 

@@ -11,12 +11,16 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def n(testbed_factory):
-    return testbed_factory(3, mode="dev").nodes
+    bed = testbed_factory(3, mode="dev")
+    yield bed.nodes
+    bed.stop()
 
 
 @pytest.fixture(scope="module")
 def prod(testbed_factory):
-    return testbed_factory(1, mode="prod").nodes[0]
+    bed = testbed_factory(1, mode="prod")
+    yield bed.nodes[0]
+    bed.stop()
 
 
 def facts(node, check=False, **extra):

@@ -20,13 +20,10 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def bed(testbed_factory):
-    return testbed_factory(4, mode="prod")
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
+def n(testbed_factory):
+    bed = testbed_factory(4, mode="prod")
+    yield bed.nodes
+    bed.stop()
 
 
 def node_task(node, peer, **extra):

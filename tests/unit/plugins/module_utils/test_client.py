@@ -40,7 +40,7 @@ class FakeSession:
         self.verify = None
         self.posts = []
 
-    def post(self, url, json=None, timeout=None):
+    def post(self, url, json=None, timeout=None, verify=None):
         self.posts.append(json)
         item = self.script.pop(0)
         if isinstance(item, Exception):

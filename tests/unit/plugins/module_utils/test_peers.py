@@ -157,7 +157,7 @@ def test_absent():
 def test_facts_summarise_connection_health():
     state = make_state([NODE2, dict(NODE2, name="node3", url="wss://10.0.0.3:9933")], sockets={
         "node3": [{"database": "system", "connected": True}, {"database": "data", "connected": False}]})
-    facts = cluster_facts(state, ["wss://10.0.0.3:9933"])
+    facts = cluster_facts(state, {"routes": ["wss://10.0.0.3:9933"], "url": "wss://x:1"})
     assert facts["peer_count"] == 2
     assert facts["all_connected"] is False
     assert facts["disconnected"] == [{"peer": "node3", "database": "data"}]
