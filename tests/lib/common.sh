@@ -1,0 +1,67 @@
+# shellcheck shell=bash
+# The scripts that source this file use its variables.
+# shellcheck disable=SC2034
+# Shared helpers for the tests/*.sh scripts; source it, do not run it.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+COLLECTION_NAMESPACE=harperdb
+COLLECTION_NAME=cluster
+# ansible-test must use the interpreter our venvs are built on, not its default list.
+ANSIBLE_TEST_PYTHON=3.11
+
+MAIN_VENV="${HARPER_VENV:-$REPO_ROOT/.venv}"
+FLOOR_VENV="${HARPER_FLOOR_VENV:-$REPO_ROOT/.venv-floor}"
+
+log() {
+    printf '%s\n' "$*" >&2
+}
+
+die() {
+    log "ERROR: $*"
+    exit 1
+}
+
+# Fail early with a hint when a venv was not created by tests/setup-env.sh.
+require_venv() {
+    local venv="$1"
+    [[ -x "$venv/bin/python" ]] || die "no venv at $venv; run: bash tests/setup-env.sh"
+}
+
+# Copy the work tree (without VCS data, venvs and build/test leftovers) to
+# DEST/ansible_collections/NAMESPACE/NAME and print that path.
+# ansible-test resolves symlinks, so it needs a real copy under an ansible_collections tree.
+copy_collection_tree() {
+    local dest="$1/ansible_collections/$COLLECTION_NAMESPACE/$COLLECTION_NAME"
+    mkdir -p "$dest"
+    tar -C "$REPO_ROOT" -cf - \
+        --exclude=./.git \
+        --exclude='./.venv*' \
+        --exclude=./tests/output \
+        --exclude=./.ansible \
+        --exclude='*.tar.gz' \
+        --exclude=.pytest_cache \
+        --exclude=__pycache__ \
+        . | tar -C "$dest" -xf -
+    printf '%s\n' "$dest"
+}
+
+# ansible-test bootstraps pip in its venvs with a get-pip script that it downloads from a host
+# that may be unreachable; it uses a cached copy first, so put our ensurepip-based one there
+# under the names used by ansible-core 2.16/2.17 (pip 23.1.2) and 2.18/2.19 (pip 24.2).
+install_ansible_test_pip_bootstrap() {
+    local cache_dir="$HOME/.ansible/test/cache" name
+    mkdir -p "$cache_dir"
+    for name in get_pip_23_1_2.py get_pip_24_2.py; do
+        cp "$REPO_ROOT/tests/lib/ansible_test_get_pip.py" "$cache_dir/$name"
+    done
+}
+
+# Print "<label>: N s" for a command's wall time and return its exit status.
+timed() {
+    local label="$1" start status=0
+    shift
+    start=$SECONDS
+    "$@" || status=$?
+    log "--- $label: $((SECONDS - start)) s (exit $status)"
+    return "$status"
+}

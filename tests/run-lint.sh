@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Lint the collection from the repo root: ansible-lint (profile and exclusions from .ansible-lint)
+# and antsibull-docs' check of the plugin documentation and its cross-references.
+#   bash tests/run-lint.sh [--venv DIR]    (default venv: $HARPER_VENV or .venv)
+set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+venv="$MAIN_VENV"
+if [[ "${1:-}" == --venv ]]; then
+    venv="$(cd "$2" && pwd)"
+fi
+require_venv "$venv"
+export PATH="$venv/bin:$PATH"
+cd "$REPO_ROOT"
+
+status=0
+# --offline: no schema refresh and no dependency installs over the network.
+timed "ansible-lint" ansible-lint --offline --nocolor || status=1
+# antsibull-docs copies the directory it is given (all of it, venvs included, when there is no
+# git checkout), so hand it the same trimmed copy that ansible-test uses.
+work_dir="$(mktemp -d)"
+trap 'rm -rf "$work_dir"' EXIT
+timed "antsibull-docs lint-collection-docs" \
+    antsibull-docs lint-collection-docs --plugin-docs \
+    --validate-collection-refs all --disallow-unknown-collection-refs \
+    "$(copy_collection_tree "$work_dir")" || status=1
+exit "$status"

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Create or update the test venvs. Idempotent: pip runs only when a venv's requirements changed.
+#   bash tests/setup-env.sh [main|floor|all]    (default: all)
+# main:  $HARPER_VENV or .venv        <- tests/requirements.txt (newest ansible-core for Python 3.11)
+# floor: $HARPER_FLOOR_VENV or .venv-floor <- tests/requirements-floor.txt (oldest supported ansible-core)
+# PYTHON selects the interpreter (default python3.11).
+set -euo pipefail
+# shellcheck source=tests/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+
+PYTHON="${PYTHON:-python3.11}"
+STAMP_NAME=.harper-requirements.sha256
+
+# Hash of everything that decides a venv's content: the requirement files and the interpreter.
+requirements_hash() {
+    local requirements="$1"
+    {
+        cat "$requirements" "$REPO_ROOT/requirements.txt"
+        "$PYTHON" -c 'import sys; print(sys.version)'
+    } | sha256sum | cut -d' ' -f1
+}
+
+ensure_venv() {
+    local venv="$1" requirements="$2" wanted
+    wanted="$(requirements_hash "$requirements")"
+    if [[ -x "$venv/bin/python" && -f "$venv/$STAMP_NAME" && "$(cat "$venv/$STAMP_NAME")" == "$wanted" ]]; then
+        log "$venv is up to date"
+        return
+    fi
+    log "installing $requirements into $venv"
+    [[ -x "$venv/bin/python" ]] || "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --upgrade pip
+    "$venv/bin/python" -m pip install --quiet -r "$requirements"
+    printf '%s\n' "$wanted" > "$venv/$STAMP_NAME"
+}
+
+which_venvs="${1:-all}"
+case "$which_venvs" in
+    main | floor | all) ;;
+    *) die "usage: $0 [main|floor|all]" ;;
+esac
+if [[ "$which_venvs" != floor ]]; then
+    ensure_venv "$MAIN_VENV" "$REPO_ROOT/tests/requirements.txt"
+fi
+if [[ "$which_venvs" != main ]]; then
+    ensure_venv "$FLOOR_VENV" "$REPO_ROOT/tests/requirements-floor.txt"
+fi
