@@ -1,0 +1,155 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The harper_cluster module: a node's whole membership, planned once, applied peer by peer.
+
+configure_cluster would send every join at once, and Harper's joins race
+when sent back to back (a socket can stay stuck). So the plan is applied one
+peer at a time with add_node, update_node and remove_node, waiting for each
+peer's sockets before the next. A failure is recorded against its peer and
+the others go on; as the plan is computed from the node's state, a rerun
+picks up where the failure left off.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
+    PeerInputError,
+    PeerSpec,
+    apply_change,
+    peer_argument_spec,
+    plan_absent,
+    plan_present,
+    wait_connected,
+    wait_gone,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    ClusterState,
+    normalize_url,
+    public_record,
+)
+
+
+def _argument_spec():
+    return dict(
+        connections=dict(type="list", elements="dict", required=True, options=peer_argument_spec()),
+        purge=dict(type="bool", default=False),
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=60),
+    )
+
+
+def parse_connections(entries):
+    """PeerSpecs of the entries; two entries naming the same peer are refused."""
+    specs = []
+    seen = {}
+    for index, entry in enumerate(entries or []):
+        spec = PeerSpec(entry, label="connections[%d]" % index)
+        for key in (("hostname", spec.hostname), ("url", normalize_url(spec.url) if spec.url else None)):
+            if key[1] is None:
+                continue
+            if key in seen:
+                raise PeerInputError("%s: names the same peer as %s (%s %s); list each peer once."
+                                     % (spec.label, seen[key], key[0], key[1]))
+            seen[key] = spec.label
+        specs.append(spec)
+    return specs
+
+
+def plan_cluster(state, specs, purge):
+    """The changes that make the node's peers match specs: entries first, in
+    their order, then (with purge) the removal of every other peer."""
+    changes = []
+    listed = {}
+    for spec in specs:
+        change = plan_present(state, spec)
+        if change.name in listed:
+            raise PeerInputError("%s: names the same peer as %s (%s); list each peer once."
+                                 % (spec.label, listed[change.name], change.name))
+        listed[change.name] = spec.label
+        changes.append(change)
+    if purge:
+        for name in state.peer_names():
+            if name not in listed:
+                changes.append(plan_absent(state, PeerSpec({"hostname": name}, label="purge")))
+    return changes
+
+
+class ClusterModule(HarperModule):
+    needs_jsonschema = True
+
+    def __init__(self):
+        super(ClusterModule, self).__init__(_argument_spec())
+
+    def run(self):
+        try:
+            specs = parse_connections(self.params["connections"])
+            state = ClusterState.read(self.client)
+            changes = plan_cluster(state, specs, self.params["purge"])
+        except PeerInputError as exc:
+            self.fail(str(exc))
+        pending = [c for c in changes if c.action is not None]
+        result = {"changed": bool(pending), "plan": [c.as_dict() for c in changes]}
+        if self.diff_mode:
+            result["diff"] = {
+                "before": dict((c.name, c.before) for c in changes if c.before),
+                "after": dict((c.name, c.after) for c in changes if c.after),
+            }
+        if self.check_mode or not pending:
+            result["peers"] = self._peers(state)
+            return result
+        failures = self._apply(pending, result["plan"], changes)
+        result["peers"] = self._peers(ClusterState.read(self.client))
+        if failures:
+            self.fail("%d of %d changes failed (a rerun retries them): %s"
+                      % (len(failures), len(pending), "; ".join(failures)), **result)
+        return result
+
+    def _apply(self, pending, plan, changes):
+        """Apply each change, waiting for its sockets; record the outcome in plan."""
+        failures = []
+        joined = []
+        for change in pending:
+            entry = plan[changes.index(change)]
+            try:
+                message = apply_change(self.client, change)
+                entry["peer"] = change.name
+                if self.params["wait"]:
+                    self._wait(change, joined)
+            except HarperError as exc:
+                entry["status"] = "failed"
+                entry["error"] = exc.message
+                failures.append("%s (%s): %s" % (change.name, change.spec.label, exc.message))
+                continue
+            entry["status"] = "done"
+            if message:
+                entry["message"] = message
+        return failures
+
+    def _wait(self, change, joined):
+        """Wait for this peer, and every peer joined before it in this run, to connect.
+
+        Joins sent back to back race; waiting for the ones joined so far
+        before the next keeps every socket converging.
+        """
+        timeout = self.params["wait_timeout"]
+        if change.action == "remove":
+            wait_gone(self.client, [change.name], timeout)
+            return
+        wait_connected(self.client, joined + [change.name], timeout)
+        # A peer that never connected is reported as failed and not waited for again.
+        joined.append(change.name)
+
+    @staticmethod
+    def _peers(state):
+        peers = []
+        for name in state.peer_names():
+            peer = public_record(state.peer_record(name))
+            peer["name"] = name
+            peer["connected"] = state.peer_connected(name)
+            peers.append(peer)
+        return peers

@@ -1,0 +1,294 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Replication routes of one node: a normal form, a plan, one write, a restart.
+
+Harper's own route operations cannot be trusted to keep a list right:
+cluster_get_routes answers from memory loaded at start, cluster_set_routes
+compares object routes by port only and, before a restart, overwrites the
+change of the previous call. So the routes are read from the configuration
+file (get_configuration), compared in a normal form (``wss://host:port``,
+host in lower case), and written whole with set_configuration, which
+survives any number of changes in a row.
+
+A restart here is Harper's restart_service of the ``http`` service: it
+restarts the worker threads, which read the routes again, and keeps the
+process (the ``restart`` operation replaces the process, which a service
+manager such as systemd takes for the service stopping).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import time
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_routes
+
+ROUTE_SCHEME = "wss"
+ROUTE_FIELDS = ("hostname", "port")
+RESTART_SERVICE = "http"
+POLL_INTERVAL = 0.5
+
+
+class RouteInputError(ValueError):
+    """A route the user gave is not valid; found before any request is sent."""
+
+
+class RestartFailed(HarperError):
+    """The node reported that its restart failed: no use waiting any longer."""
+
+
+def _split_host_port(host_port):
+    """(host, port text) of 'host:port' or '[v6]:port'; port text is '' when absent."""
+    if host_port.startswith("["):
+        host, _sep, rest = host_port[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else rest
+    if host_port.count(":") == 1:
+        host, _sep, port = host_port.partition(":")
+        return host, port
+    return host_port, ""
+
+
+def _format_key(host, port):
+    host = host.lower()
+    if ":" in host:
+        host = "[%s]" % host
+    return "%s://%s:%d" % (ROUTE_SCHEME, host, port)
+
+
+def parse_route(value, label):
+    """The normal form ``wss://host:port`` of a route the user gave, or RouteInputError."""
+    if isinstance(value, dict):
+        unknown = sorted(set(value) - set(ROUTE_FIELDS))
+        if unknown:
+            raise RouteInputError("%s: unknown field %s; a route is a dict of hostname and port, or a "
+                                  "string such as wss://node2.example.com:9933."
+                                  % (label, ", ".join(repr(u) for u in unknown)))
+        host = value.get("hostname")
+        port = value.get("port")
+        if not isinstance(host, str) or not host.strip():
+            raise RouteInputError("%s: hostname is required and must be a non-empty string." % label)
+        host = host.strip()
+        if port is None:
+            raise RouteInputError("%s: %s has no port; give the peer's replication port "
+                                  "(replication.securePort, 9933 by default)." % (label, host))
+    elif isinstance(value, str):
+        text = value.strip().rstrip("/")
+        scheme, sep, rest = text.partition("://")
+        if not sep or scheme.lower() != ROUTE_SCHEME:
+            raise RouteInputError("%s: %r is not a wss:// url; replication routes look like "
+                                  "wss://node2.example.com:9933." % (label, value))
+        if "/" in rest:
+            raise RouteInputError("%s: %r has a path; a route is only wss://host:port." % (label, value))
+        host, port = _split_host_port(rest)
+        if not host:
+            raise RouteInputError("%s: %r names no host." % (label, value))
+        if port == "":
+            raise RouteInputError("%s: %r has no port; give the peer's replication port, as in "
+                                  "wss://%s:9933." % (label, value, host))
+    else:
+        raise RouteInputError("%s: a route is a wss://host:port string or a dict of hostname and port, "
+                              "not %r." % (label, value))
+    if any(c.isspace() or c in "/@?#" for c in host):
+        raise RouteInputError("%s: %r is not a host name." % (label, host))
+    return _format_key(host, _parse_port(port, label))
+
+
+def _parse_port(port, label):
+    if isinstance(port, bool) or not isinstance(port, (int, str)) or not str(port).strip().isdigit():
+        raise RouteInputError("%s: port %r is not a number." % (label, port))
+    number = int(port)
+    if not 1 <= number <= 65535:
+        raise RouteInputError("%s: port %d is out of range (1-65535)." % (label, number))
+    return number
+
+
+def parse_routes(values, label="routes"):
+    """Normal forms of the routes given, in order; duplicates are refused."""
+    keys = []
+    for index, value in enumerate(values or []):
+        where = "%s[%d]" % (label, index)
+        key = parse_route(value, where)
+        if key in keys:
+            raise RouteInputError("%s: %s is the same route as %s[%d]; list each route once."
+                                  % (where, key, label, keys.index(key)))
+        keys.append(key)
+    return keys
+
+
+def route_key(entry):
+    """The normal form of a route found on the node, whatever its shape.
+
+    Lenient: an entry this collection would refuse (no port, no scheme,
+    extra fields) still gets a key, so it can be kept or compared; such an
+    entry matches no route a user can give.
+    """
+    if isinstance(entry, dict) and entry.get("url"):
+        entry = entry["url"]
+    try:
+        if isinstance(entry, dict):
+            host = entry.get("hostname") or entry.get("host")
+            return parse_route({"hostname": host, "port": entry.get("port")}, "route")
+        return parse_route(entry, "route")
+    except RouteInputError:
+        return "unparsed:" + json.dumps(entry, sort_keys=True)
+
+
+class RoutePlan:
+    """What the configuration file holds (before) and must hold (after)."""
+
+    def __init__(self, before, after):
+        self.before = before
+        self.after = after
+
+    @property
+    def changed(self):
+        return self.before != self.after
+
+
+def plan_routes(current, wanted, state="present", exclusive=False):
+    """The route list to write, given the file's list and the normal forms wanted.
+
+    Entries already in the file are kept as they are written there (a dict
+    stays a dict), so giving the same route in another form changes nothing.
+    New routes are written as wss://host:port strings: Harper compares
+    strings exactly, where it compares {hostname, port} by port only.
+    """
+    current = list(current or [])
+    wanted_set = set(wanted)
+    if state == "absent":
+        after = [entry for entry in current if route_key(entry) not in wanted_set]
+        return RoutePlan(current, after)
+    if exclusive:
+        after = []
+        kept = set()
+        for entry in current:
+            key = route_key(entry)
+            if key in wanted_set and key not in kept:
+                after.append(entry)
+                kept.add(key)
+    else:
+        after = list(current)
+        kept = set(route_key(entry) for entry in current)
+    after.extend(key for key in wanted if key not in kept)
+    return RoutePlan(current, after)
+
+
+def same_routes(first, second):
+    """Whether two route lists name the same routes, whatever their form and order."""
+    return sorted(set(route_key(e) for e in first or [])) == sorted(set(route_key(e) for e in second or []))
+
+
+def read_loaded_routes(client):
+    """The routes the running node loaded at start (cluster_get_routes answers from memory)."""
+    answer = client.call("cluster_get_routes")
+    return answer if isinstance(answer, list) else []
+
+
+def write_routes(client, routes):
+    """Write the whole list at once: unlike cluster_set_routes, a second write
+    before a restart does not lose the first."""
+    return client.call("set_configuration", replication_routes=list(routes))
+
+
+def restart_and_wait(client, timeout):
+    """Restart the node's worker threads and wait, at most timeout seconds,
+    until the restart job is complete and the node answers cluster_status."""
+    answer = client.call("restart_service", service=RESTART_SERVICE)
+    job_id = answer.get("job_id") if isinstance(answer, dict) else None
+    deadline = time.monotonic() + timeout
+    # While the workers restart, requests are refused: poll without the
+    # client's own retries so the deadline holds.
+    retries, client.retries = client.retries, 0
+    try:
+        if job_id:
+            _poll(client, deadline, timeout, "the restart job %s to complete" % job_id,
+                  lambda: _job_done(client, job_id))
+        _poll(client, deadline, timeout, "the node to answer cluster_status again",
+              lambda: client.call("cluster_status") is not None)
+    finally:
+        client.retries = retries
+
+
+def _job_done(client, job_id):
+    answer = client.call("get_job", id=job_id)
+    job = answer[0] if isinstance(answer, list) and answer else {}
+    status = str(job.get("status", "")).upper()
+    if status == "ERROR":
+        raise RestartFailed("The restart job %s of %s failed: %s"
+                            % (job_id, client.api_url, job.get("message")))
+    return status == "COMPLETE"
+
+
+def _poll(client, deadline, timeout, what, done):
+    """Call done() until it is true; a HarperError counts as not done yet."""
+    last_error = None
+    while True:
+        try:
+            if done():
+                return
+        except RestartFailed:
+            raise
+        except HarperError as exc:
+            last_error = exc.message
+        if time.monotonic() >= deadline:
+            raise HarperError("Timed out after %s s waiting for %s on %s.%s"
+                              % (timeout, what, client.api_url,
+                                 " Last error: %s" % last_error if last_error else ""))
+        time.sleep(POLL_INTERVAL)
+
+
+class RoutesModule(HarperModule):
+    """The harper_routes module."""
+
+    def __init__(self):
+        super(RoutesModule, self).__init__(dict(
+            routes=dict(type="list", elements="raw", required=True),
+            state=dict(type="str", choices=["present", "absent"], default="present"),
+            exclusive=dict(type="bool", default=False),
+            restart=dict(type="bool", default=False),
+            restart_timeout=dict(type="int", default=120),
+        ))
+
+    def run(self):
+        params = self.params
+        try:
+            if params["exclusive"] and params["state"] == "absent":
+                raise RouteInputError("exclusive: true makes the node's routes exactly the list given; "
+                                      "it cannot be combined with state: absent.")
+            if params["restart_timeout"] <= 0:
+                raise RouteInputError("restart_timeout must be positive.")
+            wanted = parse_routes(params["routes"])
+        except RouteInputError as exc:
+            self.fail(str(exc))
+        plan = plan_routes(read_routes(self.client), wanted, params["state"], params["exclusive"])
+        loaded = read_loaded_routes(self.client)
+        # Compared with what the running node loaded, not with the file before
+        # this task: an earlier task may have changed the file without a restart.
+        needs_restart = not same_routes(plan.after, loaded)
+        restart = params["restart"] and needs_restart
+        result = {
+            "changed": plan.changed or restart,
+            "routes": plan.after,
+            "restarted": restart,
+            "restart_required": needs_restart and not restart,
+        }
+        if self.diff_mode:
+            result["diff"] = {"before": {"routes": plan.before}, "after": {"routes": plan.after}}
+        if self.check_mode:
+            return result
+        if plan.changed:
+            write_routes(self.client, plan.after)
+        if restart:
+            restart_and_wait(self.client, params["restart_timeout"])
+            loaded = read_loaded_routes(self.client)
+            result["restart_required"] = not same_routes(plan.after, loaded)
+            if result["restart_required"]:
+                self.module.warn("After the restart %s still runs with the routes %s, not those in its "
+                                 "configuration file." % (self.client.api_url, loaded))
+        result["routes"] = read_routes(self.client)
+        return result

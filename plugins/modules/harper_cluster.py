@@ -1,0 +1,213 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: harper_cluster
+short_description: Declare all the peers of a Harper node at once
+version_added: 0.1.0
+description:
+  - Makes the peers of the Harper node at O(api_url) match O(connections), and with O(purge=true)
+    removes every other peer. This is what Harper's C(configure_cluster) is documented to do; the
+    server's C(configure_cluster) only adds.
+  - Reads the node's state, computes one plan (add, update or remove, per peer), shows it in check
+    mode and diff mode, and applies it with one C(add_node), C(update_node) or C(remove_node) per
+    peer that differs. A rerun with the same input sends no write.
+  - Peers are joined one at a time. With O(wait=true) the module waits, after each join, until
+    every database socket to the peers joined so far is connected. Harper's joins sent back to
+    back race, and a socket can stay unconnected.
+  - A change that fails is reported against its peer in RV(plan) and the other changes go on; the
+    task then fails. A rerun plans again from the node's state, so it retries only what is left.
+  - Each entry is compared as M(harperdb.cluster.harper_node) compares one peer. Only the fields
+    given are managed, subscriptions are merged by database and table, revoked certificates are
+    added to those stored.
+  - Harper spreads membership. When a listed peer is already in a cluster, its members join this
+    node by themselves; with O(purge=true) a later run removes those that are not listed. Harper
+    passes a removal on to every member of the cluster, so a purged peer leaves the whole cluster,
+    not only this node. List every member you want to keep, or leave O(purge=false).
+author:
+  - Harper cluster collection maintainers (@harperdb)
+extends_documentation_fragment:
+  - harperdb.cluster.connection
+  - harperdb.cluster.attributes
+  - harperdb.cluster.attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: Returns the plan; nothing is written.
+  diff_mode:
+    support: full
+    details: The records of the peers in the plan before and after, keyed by peer name, without
+      credentials, certificates and timestamps.
+options:
+  connections:
+    description:
+      - The peers the node must have. Each entry takes the options of
+        M(harperdb.cluster.harper_node) that describe a peer.
+      - Each peer may be listed once. An entry naming the node at O(api_url) is refused.
+      - An empty list with O(purge=true) removes every peer.
+    type: list
+    elements: dict
+    required: true
+    suboptions:
+      hostname:
+        description:
+          - The peer's node name, as Harper records it (the peer's own C(replication.hostname)).
+          - At least one of O(connections[].hostname) and O(connections[].url) is required.
+        type: str
+        aliases: [name]
+      url:
+        description:
+          - The peer's replication URL, for example C(wss://node2.example.com:9933).
+        type: str
+      verify_tls:
+        description:
+          - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
+            V(false) for peers with Harper's default self-signed certificates. Not stored, never compared.
+        type: bool
+      authorization:
+        description:
+          - Credentials of a super_user on the peer for the first handshake, as a dict with the keys
+            C(username) and C(password), or a string in HTTP Authorization form. Never compared,
+            never returned.
+        type: raw
+      retain_authorization:
+        description:
+          - Whether Harper stores O(connections[].authorization) on the peer record, in plain text.
+        type: bool
+      revoked_certificates:
+        description:
+          - Serial numbers of certificates the node must no longer accept from the peer; added to
+            those stored.
+        type: list
+        elements: str
+      shard:
+        description:
+          - The shard the peer belongs to.
+        type: int
+      subscriptions:
+        description:
+          - What to replicate with the peer, each a dict of C(database) (or C(schema)), C(table),
+            C(subscribe) and C(publish). Merged by database and table with the stored ones.
+          - Without subscriptions the node replicates every database with the peer.
+        type: list
+        elements: dict
+  purge:
+    description:
+      - Remove every peer of the node that O(connections) does not list. The node itself is never
+        removed.
+      - Harper passes a removal on to the whole cluster; see the description.
+    type: bool
+    default: false
+  wait:
+    description:
+      - After each join or update, wait until every database socket to the peers joined so far is
+        connected; after each removal, until the peer is gone from C(cluster_status).
+    type: bool
+    default: true
+  wait_timeout:
+    description:
+      - Seconds to wait for each change when O(wait=true).
+    type: int
+    default: 60
+notes:
+  - Joins run one at a time, about 3 seconds each with O(wait=true).
+  - A removed peer keeps its own records of the members; their sockets stay unconnected.
+  - On Harper 4.7.29, removing a peer whose record carries subscriptions was seen to cut the node
+    off from the other members as well. Check the result with M(harperdb.cluster.harper_cluster_facts).
+seealso:
+  - module: harperdb.cluster.harper_node
+  - module: harperdb.cluster.harper_cluster_facts
+"""
+
+EXAMPLES = r"""
+- name: Node1's peers are node2 and node3, and only they
+  harperdb.cluster.harper_cluster:
+    api_url: https://node1.example.com:9925
+    username: admin
+    password: "{{ harper_admin_password }}"
+    validate_certs: false
+    purge: true
+    connections:
+      - hostname: node2.example.com
+        url: wss://node2.example.com:9933
+        verify_tls: false
+        authorization:
+          username: admin
+          password: "{{ harper_admin_password }}"
+      - hostname: node3.example.com
+        url: wss://node3.example.com:9933
+        verify_tls: false
+        authorization:
+          username: admin
+          password: "{{ harper_admin_password }}"
+        subscriptions:
+          - database: data
+            table: dog
+            subscribe: true
+            publish: true
+"""
+
+RETURN = r"""
+plan:
+  description:
+    - One entry per listed peer and per peer to purge, in the order applied.
+    - C(action) is C(add), C(update), C(remove) or C(none); C(before) and C(after) are the peer's
+      records without credentials. Once applied, C(status) is C(done) or C(failed), with C(error)
+      and Harper's C(message).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - peer: node2.example.com
+      action: add
+      before: {}
+      after:
+        name: node2.example.com
+        url: wss://node2.example.com:9933
+        subscriptions: null
+        shard: null
+        revoked_certificates: null
+        replicates: true
+      status: done
+peers:
+  description: The node's peers after the task (in check mode, before it), with C(connected) true
+    when every database socket to the peer is connected.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - name: node2.example.com
+      url: wss://node2.example.com:9933
+      subscriptions: null
+      shard: null
+      revoked_certificates: null
+      replicates: true
+      connected: true
+operations:
+  description: The write operations sent to Harper, in order, with credentials replaced by C(********).
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - operation: add_node
+      hostname: node2.example.com
+      url: wss://node2.example.com:9933
+      verify_tls: false
+      authorization: "********"
+"""
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster import ClusterModule
+
+
+def main():
+    ClusterModule().execute()
+
+
+if __name__ == "__main__":
+    main()
