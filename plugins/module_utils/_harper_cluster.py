@@ -30,7 +30,6 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     normalize_url,
-    public_record,
 )
 
 
@@ -100,10 +99,10 @@ class ClusterModule(HarperModule):
                 "after": dict((c.name, c.after) for c in changes if c.after),
             }
         if self.check_mode or not pending:
-            result["peers"] = self._peers(state)
+            result["peers"] = state.peers()
             return result
         failures = self._apply(pending, result["plan"], changes)
-        result["peers"] = self._peers(ClusterState.read(self.client))
+        result["peers"] = ClusterState.read(self.client).peers()
         if failures:
             self.fail("%d of %d changes failed (a rerun retries them): %s"
                       % (len(failures), len(pending), "; ".join(failures)), **result)
@@ -143,13 +142,3 @@ class ClusterModule(HarperModule):
         wait_connected(self.client, joined + [change.name], timeout)
         # A peer that never connected is reported as failed and not waited for again.
         joined.append(change.name)
-
-    @staticmethod
-    def _peers(state):
-        peers = []
-        for name in state.peer_names():
-            peer = public_record(state.peer_record(name))
-            peer["name"] = name
-            peer["connected"] = state.peer_connected(name)
-            peers.append(peer)
-        return peers

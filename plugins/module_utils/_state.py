@@ -96,6 +96,17 @@ class ClusterState:
         sockets = self.sockets(name)
         return bool(sockets) and all(s["connected"] for s in sockets)
 
+    def peers(self):
+        """Every peer as users see it: the public record, its sockets, and whether all connect."""
+        peers = []
+        for name in self.peer_names():
+            peer = public_record(self.peer_record(name))
+            peer["name"] = name
+            peer["databases"] = self.sockets(name)
+            peer["connected"] = self.peer_connected(name)
+            peers.append(peer)
+        return peers
+
     def disconnected(self):
         """(peer, database) pairs not connected; database is None for a peer with no socket."""
         pairs = []
@@ -167,12 +178,7 @@ def read_routes(client):
 
 def cluster_facts(state, replication):
     """The harper_cluster fact of one node."""
-    peers = []
-    for name in state.peer_names():
-        peer = public_record(state.peer_record(name))
-        peer["name"] = name
-        peer["databases"] = state.sockets(name)
-        peers.append(peer)
+    peers = state.peers()
     own = state.own_record
     disconnected = state.disconnected()
     return {

@@ -176,8 +176,8 @@ plan:
         replicates: true
       status: done
 peers:
-  description: The node's peers after the task (in check mode, before it), with C(connected) true
-    when every database socket to the peer is connected.
+  description: The node's peers after the task (in check mode, before it), with their database
+    sockets in C(databases) and C(connected) true when every one of them is connected.
   returned: always
   type: list
   elements: dict

@@ -77,7 +77,9 @@ ansible_facts:
           type: list
           elements: raw
         peers:
-          description: Every other node this node knows of.
+          description:
+            - Every other node this node knows of, with its database sockets in C(databases) and
+              C(connected) true when the peer has sockets and all of them are connected.
           type: list
           elements: dict
           sample:
@@ -87,6 +89,7 @@ ansible_facts:
               shard: null
               revoked_certificates: null
               replicates: true
+              connected: true
               databases:
                 - database: data
                   connected: true

@@ -24,7 +24,9 @@ DOG_BOTH_WAYS = {"database": "data", "table": "dog", "subscribe": True, "publish
 
 @pytest.fixture(scope="module")
 def bed(testbed_factory):
-    return testbed_factory(4, mode="prod")
+    bed = testbed_factory(4, mode="prod")
+    yield bed
+    bed.stop()
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def bed(testbed_factory):
-    return testbed_factory(3, mode="prod")
+    bed = testbed_factory(3, mode="prod")
+    yield bed
+    bed.stop()
 
 
 @pytest.fixture(scope="module")
