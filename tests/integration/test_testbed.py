@@ -57,7 +57,7 @@ def listeners_of(pid):
     for line in output.splitlines():
         if "pid=%d," % pid not in line:
             continue
-        address, _, port = line.split()[3].rpartition(":")
+        address, dummy_sep, port = line.split()[3].rpartition(":")
         found.append((address.strip("[]"), int(port)))
     return found
 
@@ -91,7 +91,7 @@ def test_nodes_keep_their_fixed_ports_on_their_own_ip(dev_cluster):
         # (no MQTT 1883/8883, no inspector 9229).
         others = [(ip, port) for ip, port in listeners if ip != node.ip]
         assert len(others) <= 1, listeners
-        assert all(port >= EPHEMERAL_PORT_MIN for _, port in others), listeners
+        assert all(port >= EPHEMERAL_PORT_MIN for dummy_address, port in others), listeners
 
 
 def test_join_serially_and_replicate_a_record(dev_cluster):

@@ -652,7 +652,7 @@ class Testbed(object):
 
 
 def _main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="install and start nodes")
     up.add_argument("--dir", required=True)

@@ -118,8 +118,8 @@ def test_200_that_hides_a_failure_is_an_error():
 
 
 def test_secrets_are_scrubbed_from_messages():
-    client, dummy_session, dummy_sleeps = client_with(FakeResponse(400, {"error": "bad password hunter2 for admin"}),
-                               password="hunter2", username="admin")
+    client, dummy_session, dummy_sleeps = client_with(
+        FakeResponse(400, {"error": "bad password hunter2 for admin"}), password="hunter2", username="admin")
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert "hunter2" not in info.value.message
