@@ -280,6 +280,7 @@ def apply_change(client, change):
     try:
         answer = client.call(change.operation, **change.body)
     except HarperError as exc:
+        exc.message = exc.message.rstrip(". ") + "." + _peer_hint(exc.message)
         if change.action == "add":
             exc.message += _undo_failed_add(client, change)
         elif change.action == "update":
@@ -289,6 +290,26 @@ def apply_change(client, change):
     if change.action == "add":
         _record_added_name(client, change)
     return answer.get("message") if isinstance(answer, dict) else None
+
+
+_PEER_HINTS = (
+    (("Unauthorized",), " The peer refused the credentials: give authorization as a super_user of "
+                        "the peer."),
+    (("self-signed certificate", "unable to verify", "certificate has expired"),
+     " The node does not trust the peer's certificate: set verify_tls to false for a peer with a "
+     "self-signed certificate."),
+    (("ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"),
+     " The node cannot reach the peer: check url (the peer's replication url, port 9933 by "
+     "default) and that the peer is running."),
+)
+
+
+def _peer_hint(message):
+    """What to fix, for the failures of a handshake with the peer that Harper reports."""
+    for needles, hint in _PEER_HINTS:
+        if any(needle in message for needle in needles):
+            return hint
+    return ""
 
 
 def _undo_failed_add(client, change):
