@@ -39,6 +39,9 @@ WRITE_OPERATIONS = frozenset((
 _SECRET_KEYS = ("password", "authorization", "token", "operation_token", "refresh_token")
 
 
+POLL_INTERVAL = 0.5
+
+
 class HarperError(Exception):
     """A failed call, with a message fit to show the user as it is."""
 
@@ -47,6 +50,38 @@ class HarperError(Exception):
         self.message = message
         self.status = status
         self.response = response
+
+
+class FinalHarperError(HarperError):
+    """A failure that no amount of waiting will mend (poll_until gives up at once)."""
+
+
+def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep=time.sleep):
+    """Call check() until it reports done; raise HarperError after timeout seconds.
+
+    check() returns (done, detail), detail saying how things stood for the
+    timeout message. deadline (a time.monotonic() value) lets several polls
+    share one timeout. With tolerate_errors, a HarperError from check() counts
+    as not done yet (a restarting node refuses requests for a while), except a
+    FinalHarperError.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + timeout
+    while True:
+        try:
+            done, detail = check()
+        except FinalHarperError:
+            raise
+        except HarperError as exc:
+            if not tolerate_errors:
+                raise
+            done, detail = False, "Last error: %s" % exc.message
+        if done:
+            return
+        if time.monotonic() >= deadline:
+            raise HarperError("Timed out after %s s waiting for %s.%s"
+                              % (timeout, what, " " + detail if detail else ""))
+        sleep(POLL_INTERVAL)
 
 
 def redact(value):

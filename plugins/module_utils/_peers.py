@@ -17,14 +17,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import time
-
 try:
     import jsonschema
 except ImportError:
     jsonschema = None
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, poll_until
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     find_peer,
@@ -47,9 +45,6 @@ _SUBSCRIPTION_SCHEMA = {
     "required": ["table", "subscribe", "publish"],
     "additionalProperties": False,
 }
-
-WAIT_INTERVAL = 0.5
-
 
 class PeerInputError(ValueError):
     """Bad input, found before any request is sent."""
@@ -346,19 +341,14 @@ def _record_added_name(client, change):
 
 
 def wait_for(client, condition, timeout, what):
-    """Poll cluster_status until condition(state) holds; fail after timeout seconds.
+    """Poll cluster_status until condition(state) holds; fail after timeout seconds
+    with the last reading of every peer's sockets."""
 
-    condition returns True when done. The error carries the last reading.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
+    def check():
         state = ClusterState.read(client, records=False)
-        if condition(state):
-            return state
-        if time.monotonic() >= deadline:
-            raise HarperError("Timed out after %s s waiting for %s. Last cluster_status of %s: %s"
-                              % (timeout, what, client.api_url, describe_sockets(state)))
-        time.sleep(WAIT_INTERVAL)
+        return condition(state), "Last cluster_status of %s: %s" % (client.api_url, describe_sockets(state))
+
+    poll_until(check, timeout, what)
 
 
 def wait_connected(client, names, timeout):

@@ -25,20 +25,22 @@ import json
 import time
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    FinalHarperError,
+    poll_until,
+)
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_routes
 
 ROUTE_SCHEME = "wss"
 ROUTE_FIELDS = ("hostname", "port")
 RESTART_SERVICE = "http"
-POLL_INTERVAL = 0.5
 
 
 class RouteInputError(ValueError):
     """A route the user gave is not valid; found before any request is sent."""
 
 
-class RestartFailed(HarperError):
+class RestartFailed(FinalHarperError):
     """The node reported that its restart failed: no use waiting any longer."""
 
 
@@ -206,10 +208,12 @@ def restart_and_wait(client, timeout):
     retries, client.retries = client.retries, 0
     try:
         if job_id:
-            _poll(client, deadline, timeout, "the restart job %s to complete" % job_id,
-                  lambda: _job_done(client, job_id))
-        _poll(client, deadline, timeout, "the node to answer cluster_status again",
-              lambda: client.call("cluster_status") is not None)
+            poll_until(lambda: (_job_done(client, job_id), ""), timeout,
+                       "the restart job %s of %s to complete" % (job_id, client.api_url),
+                       deadline=deadline, tolerate_errors=True)
+        poll_until(lambda: (client.call("cluster_status") is not None, ""), timeout,
+                   "%s to answer cluster_status again" % client.api_url,
+                   deadline=deadline, tolerate_errors=True)
     finally:
         client.retries = retries
 
@@ -222,24 +226,6 @@ def _job_done(client, job_id):
         raise RestartFailed("The restart job %s of %s failed: %s"
                             % (job_id, client.api_url, job.get("message")))
     return status == "COMPLETE"
-
-
-def _poll(client, deadline, timeout, what, done):
-    """Call done() until it is true; a HarperError counts as not done yet."""
-    last_error = None
-    while True:
-        try:
-            if done():
-                return
-        except RestartFailed:
-            raise
-        except HarperError as exc:
-            last_error = exc.message
-        if time.monotonic() >= deadline:
-            raise HarperError("Timed out after %s s waiting for %s on %s.%s"
-                              % (timeout, what, client.api_url,
-                                 " Last error: %s" % last_error if last_error else ""))
-        time.sleep(POLL_INTERVAL)
 
 
 class RoutesModule(HarperModule):

@@ -15,6 +15,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     REDACTED,
     HarperClient,
     HarperError,
+    poll_until,
     redact,
 )
 
@@ -190,3 +191,22 @@ def test_unresolvable_host_is_explained():
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert "does not resolve" in info.value.message
+
+
+def test_poll_until_returns_when_done_and_reports_the_last_detail_on_timeout():
+    answers = iter([(False, "one"), (True, "two")])
+    poll_until(lambda: next(answers), 10, "x", sleep=lambda s: None)
+    with pytest.raises(HarperError) as info:
+        poll_until(lambda: (False, "still waiting"), 0, "the peer", sleep=lambda s: None)
+    assert info.value.message == "Timed out after 0 s waiting for the peer. still waiting"
+
+
+def test_poll_until_tolerates_errors_only_when_asked():
+    def failing():
+        raise HarperError("refused")
+    with pytest.raises(HarperError) as info:
+        poll_until(failing, 0, "the node", tolerate_errors=True, sleep=lambda s: None)
+    assert info.value.message == "Timed out after 0 s waiting for the node. Last error: refused"
+    with pytest.raises(HarperError) as info:
+        poll_until(failing, 10, "the node", sleep=lambda s: None)
+    assert info.value.message == "refused"

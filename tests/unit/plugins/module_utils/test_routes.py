@@ -164,5 +164,5 @@ def test_restart_wait_times_out_with_the_last_error(monkeypatch):
     })
     with pytest.raises(HarperError) as caught:
         restart_and_wait(client, timeout=30)
-    assert "Timed out after 30 s waiting for the restart job j1 to complete" in caught.value.message
+    assert "Timed out after 30 s waiting for the restart job j1 of https://node-a:9925 to complete" in caught.value.message
     assert "connection refused" in caught.value.message
