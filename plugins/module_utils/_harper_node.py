@@ -16,6 +16,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     plan_absent,
     plan_present,
     wait_connected,
+    wait_disconnected,
     wait_gone,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
@@ -68,7 +69,8 @@ class NodeModule(HarperModule):
         if change.action != "remove":
             wait_connected(self.client, [change.name], timeout)
         elif change.name == state.node_name:
-            # A node that left its cluster lists no peer any more.
-            wait_gone(self.client, state.peer_names(), timeout)
+            # A node that left its cluster keeps its records of the others,
+            # but none of its sockets stays connected.
+            wait_disconnected(self.client, timeout)
         else:
             wait_gone(self.client, [change.name], timeout)

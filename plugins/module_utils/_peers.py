@@ -363,6 +363,12 @@ def wait_gone(client, names, timeout):
                     "%s to leave cluster_status" % ", ".join(names))
 
 
+def wait_disconnected(client, timeout):
+    def alone(state):
+        return not any(socket["connected"] for name in state.peer_names() for socket in state.sockets(name))
+    return wait_for(client, alone, timeout, "every socket of %s to disconnect" % client.api_url)
+
+
 def describe_sockets(state):
     peers = []
     for name in state.peer_names():

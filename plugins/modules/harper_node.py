@@ -102,7 +102,9 @@ options:
   wait:
     description:
       - After a change, wait until C(cluster_status) shows every database socket to the peer
-        connected, or, on removal, until the peer is gone from it.
+        connected, or, on removal, until the peer is gone from it. After the node removed itself
+        (O(allow_self_removal)), wait until none of its sockets is connected; it keeps its records
+        of the other nodes.
     type: bool
     default: true
   wait_timeout:

@@ -1,9 +1,15 @@
 """harper_cluster_facts on real nodes: alone, in a mesh, with a peer down; and the
 connection error paths of the shared client against a real prod-mode node."""
 
-import pytest
+import json
+import subprocess
+import sys
+from pathlib import Path
 
-from ansible_run import run_module
+import pytest
+import requests
+
+from ansible_run import run_module, run_playbook
 from harper_state import connection_args, wait_until
 
 pytestmark = pytest.mark.integration
@@ -150,3 +156,52 @@ def test_ca_path_verifies_the_self_signed_certificate(prod, tmp_path):
     ca_file.write_text(authorities[0]["certificate"])
     got = facts(prod, validate_certs=True, ca_path=str(ca_file))
     assert got["node_name"] == prod.name
+
+
+def test_module_defaults_group_sets_the_connection_for_a_play(prod, tmp_path):
+    play = [{
+        "hosts": "localhost",
+        "gather_facts": False,
+        "module_defaults": {"group/harperdb.cluster.harper": connection_args(prod)},
+        "tasks": [
+            {"name": "facts with no options", "harperdb.cluster.harper_cluster_facts": {}},
+            {"name": "the defaults reached the module", "ansible.builtin.assert": {
+                "that": ["ansible_facts.harper_cluster.node_name == %r" % prod.name]}},
+        ],
+    }]
+    playbook = tmp_path / "module_defaults.yml"
+    playbook.write_text(json.dumps(play))
+    done = run_playbook(playbook)
+    assert done.returncode == 0, done.stdout[-2000:]
+    assert "ok=2" in done.stdout
+
+
+def _python_without(tmp_path, missing):
+    """A Python that has requests and jsonschema, less the libraries named in missing."""
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    site = Path(requests.__file__).resolve().parents[1]
+    for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "jsonschema",
+                 "jsonschema_specifications", "referencing", "rpds", "attrs", "attr",
+                 "typing_extensions.py"):
+        if name not in missing and (site / name).exists():
+            (lib / name).symlink_to(site / name)
+    return {"ANSIBLE_PYTHON_INTERPRETER": str(venv / "bin" / "python"), "PYTHONPATH": str(lib)}
+
+
+def test_missing_requests_gives_the_standard_message(prod, tmp_path):
+    env = _python_without(tmp_path, {"requests"})
+    run = run_module("harper_cluster_facts", connection_args(prod), env=env)
+    assert run.failed
+    assert run["msg"].startswith("Failed to import the required Python library (requests)")
+
+
+def test_missing_jsonschema_gives_the_standard_message(prod, tmp_path):
+    env = _python_without(tmp_path, {"jsonschema"})
+    run = run_module("harper_node", dict(connection_args(prod), hostname="nobody"), env=env)
+    assert run.failed
+    assert run["msg"].startswith("Failed to import the required Python library (jsonschema)")
+    # requests alone is enough for the facts module.
+    assert not run_module("harper_cluster_facts", connection_args(prod), env=env).failed

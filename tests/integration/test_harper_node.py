@@ -121,7 +121,7 @@ def test_removal_leaves_every_member_and_is_idempotent(n):
     assert not run.failed, run.get("msg")
     assert run.writes() == [{"operation": "remove_node", "hostname": n[2].name}]
     for node in n[:2]:
-        wait_until(lambda node=node: n[2].name not in _peer_names(node), 30,
+        wait_until(lambda node=node: n[2].name not in _peer_names(node), 90,
                    "%s to drop %s" % (node.name, n[2].name))
 
     again = run_module("harper_node", args)
@@ -205,3 +205,46 @@ def test_passwords_never_appear_in_verbose_output(n):
     assert n[0].password not in run.output
     assert "********" in run.output
     wait_until(lambda: _all_connected(n[0], 2), 60, "node1 to reconnect to node3")
+
+
+def _connected_to(node, peer_name):
+    for connection in node.call({"operation": "cluster_status"})["connections"]:
+        if connection["name"] == peer_name:
+            sockets = connection.get("database_sockets") or []
+            return bool(sockets) and all(s.get("connected") for s in sockets)
+    return False
+
+
+def test_join_without_waiting_and_retained_credentials_stay_hidden(n):
+    args = node_task(n[0], n[3], wait=False, retain_authorization=True)
+    run = run_module("harper_node", args, diff=True, verbosity=3)
+    assert not run.failed, run.get("msg")
+    assert run.changed
+    assert [op["operation"] for op in run.writes()] == ["add_node"]
+    assert run.writes()[0]["authorization"] == "********"
+    assert n[3].password not in run.output
+    # Harper keeps the credentials on the record; neither harper_node nor the facts show them.
+    assert "authorization" in read_records(n[0])[n[3].name]
+    wait_until(lambda: _connected_to(n[0], n[3].name), 60, "node1 to connect to node4")
+    again = run_module("harper_node", args, verbosity=3)
+    assert not again.changed and again.writes() == []
+    facts = run_module("harper_cluster_facts", connection_args(n[0]), verbosity=3)
+    assert n[3].name in [p["name"] for p in facts["ansible_facts"]["harper_cluster"]["peers"]]
+    assert n[3].password not in again.output + facts.output
+
+
+def test_a_node_can_remove_itself_when_allowed(n):
+    args = dict(connection_args(n[3]), hostname=n[3].name, state="absent", allow_self_removal=True)
+    run = run_module("harper_node", args)
+    assert not run.failed, run.get("msg")
+    assert run.writes() == [{"operation": "remove_node", "hostname": n[3].name}]
+    wait_until(lambda: n[3].name not in _peer_names(n[0]), 60, "node1 to drop node4")
+
+
+def test_wait_timeout_reports_the_last_socket_status(n):
+    run = run_module("harper_node", node_task(n[1], n[3], wait_timeout=0))
+    assert run.failed
+    assert run["msg"].startswith("Timed out after 0 s waiting for every database socket to %s to connect. "
+                                 "Last cluster_status of %s: " % (n[3].name, n[1].api_url))
+    assert n[3].name + ": " in run["msg"]
+    assert run.writes("add_node")
