@@ -51,8 +51,9 @@ options:
   state:
     description:
       - V(present) adds the peer, or updates it when a field given differs.
-      - V(absent) removes the peer from the cluster; Harper passes the removal on to the other
-        members. A peer that is not there is fine.
+      - V(absent) removes the peer from the cluster. Harper usually passes the removal on to the
+        other members, but not always; to be sure, run the task against every member (it writes
+        only where the peer is still known). A peer that is not there is fine.
     type: str
     choices: [present, absent]
     default: present
@@ -113,6 +114,10 @@ options:
     type: int
     default: 60
 notes:
+  - To join several nodes in a row, join one at a time and, before the next join, wait until
+    every member shows every socket connected (M(harperdb.cluster.harper_cluster_facts) on each, or
+    the P(harperdb.cluster.harper_cluster#role) role, which does this). Joins made while the
+    sockets of the previous one still settle can leave a socket unconnected for good.
   - Harper answers some failed handshakes with HTTP 200 and a message that says "but there was an
     error", and writes a local record anyway. The module fails the task on such an answer; after a
     failed add it removes the record Harper left, so a rerun tries again.
