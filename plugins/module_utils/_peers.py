@@ -46,6 +46,7 @@ _SUBSCRIPTION_SCHEMA = {
     "additionalProperties": False,
 }
 
+
 class PeerInputError(ValueError):
     """Bad input, found before any request is sent."""
 
