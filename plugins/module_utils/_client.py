@@ -28,6 +28,10 @@ HIDDEN_FAILURE_MARKER = "but there was an error"
 # What a node answers to replication operations when replication.hostname
 # and replication.url are unset: the request fell through to legacy code.
 CLUSTERING_DISABLED_MARKER = "Clustering must be enabled"
+NOT_CONFIGURED_HINT = (
+    "Replication is not configured on this node: set replication.hostname or replication.url in "
+    "harperdb-config.yaml (REPLICATION_HOSTNAME at install) and restart it. Legacy NATS clustering "
+    "is not supported by this collection.")
 REDACTED = "********"
 RETRY_STATUS_CODES = (502, 503, 504)
 # Writes are only retried when the request surely never reached Harper.
@@ -205,11 +209,8 @@ class HarperClient:
                 "need a super_user." % (where, self.scrub(harper_words)), status, answer)
         if status >= 400 or (isinstance(answer, dict) and answer.get("error")):
             if CLUSTERING_DISABLED_MARKER in harper_words:
-                raise HarperError(
-                    "%s failed: Harper answered %r. Replication is not configured on this node: set "
-                    "replication.hostname or replication.url in harperdb-config.yaml (REPLICATION_HOSTNAME "
-                    "at install) and restart it. Legacy NATS clustering is not supported by this "
-                    "collection." % (where, self.scrub(harper_words)), status, answer)
+                raise HarperError("%s failed: Harper answered %r. %s"
+                                  % (where, self.scrub(harper_words), NOT_CONFIGURED_HINT), status, answer)
             raise HarperError("%s failed (HTTP %s): %s" % (where, status, self.scrub(harper_words)),
                               status, answer)
         if answer is None:

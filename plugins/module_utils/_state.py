@@ -14,7 +14,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+import json
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import NOT_CONFIGURED_HINT, HarperError
 
 # The fields of a node record that a user manages and may see.
 PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
@@ -48,13 +50,18 @@ def socket_summary(socket):
 class ClusterState:
     """One reading of a node: cluster_status plus system.hdb_nodes."""
 
-    def __init__(self, status, records):
+    def __init__(self, status, records, where="cluster_status"):
         if not isinstance(status, dict) or status.get("type") != "cluster-status":
-            # Legacy NATS clustering answers cluster_status in another shape.
-            raise HarperError(
-                "This node answers cluster_status in the shape of legacy NATS clustering, which this "
-                "collection does not support. Configure native replication (replication.hostname "
-                "or replication.url) instead.")
+            # Without native replication cluster_status falls through to the
+            # legacy code: {"connections": []} when clustering is off, the NATS
+            # shape (is_enabled, node_name) when NATS clustering is on.
+            if isinstance(status, dict) and status.get("is_enabled"):
+                raise HarperError(
+                    "%s answered in the shape of legacy NATS clustering, which this collection does "
+                    "not support. Configure native replication (replication.hostname or "
+                    "replication.url) instead." % where)
+            raise HarperError("%s answered without native replication (%s). %s"
+                              % (where, json.dumps(status)[:200], NOT_CONFIGURED_HINT))
         self.node_name = status.get("node_name")
         self.url = status.get("url")
         self.is_enabled = bool(status.get("is_enabled"))
@@ -70,7 +77,7 @@ class ClusterState:
             stored = client.call(
                 "search_by_value", database="system", table="hdb_nodes", search_attribute="name",
                 search_value="*", get_attributes=["*"])
-        return cls(status, stored)
+        return cls(status, stored, where="cluster_status on %s" % client.api_url)
 
     @property
     def own_record(self):

@@ -205,3 +205,27 @@ def test_missing_jsonschema_gives_the_standard_message(prod, tmp_path):
     assert run["msg"].startswith("Failed to import the required Python library (jsonschema)")
     # requests alone is enough for the facts module.
     assert not run_module("harper_cluster_facts", connection_args(prod), env=env).failed
+
+
+def test_node_without_replication_settings_is_explained(testbed_factory):
+    bed = testbed_factory(1, mode="dev", replication=False)
+    try:
+        node = bed.nodes[0]
+        run = run_module("harper_cluster_facts", connection_args(node))
+        assert run.failed
+        assert run["msg"] == (
+            'cluster_status on %s answered without native replication ({"connections": []}). '
+            "Replication is not configured on this node: set replication.hostname or replication.url "
+            "in harperdb-config.yaml (REPLICATION_HOSTNAME at install) and restart it. Legacy NATS "
+            "clustering is not supported by this collection." % node.api_url)
+        # harper_node reads the node first and stops there, before any write.
+        join = run_module("harper_node", dict(connection_args(node), url="wss://127.0.0.1:9933"))
+        assert join.failed
+        assert join["msg"] == run["msg"]
+        assert join["operations"] == []
+        # Harper's own refusal of a write in that state gets the same advice.
+        with pytest.raises(Exception) as refused:
+            node.call({"operation": "add_node", "url": "wss://127.0.0.1:9933"})
+        assert "Clustering must be enabled" in str(refused.value)
+    finally:
+        bed.stop()

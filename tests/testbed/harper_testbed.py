@@ -202,7 +202,7 @@ class HarperNode(object):
                  mode="dev", username="admin", ops_port=DEFAULT_OPS_PORT,
                  http_port=DEFAULT_HTTP_PORT,
                  replication_port=DEFAULT_REPLICATION_PORT, executable=None,
-                 pid=None, pin_auth_port=False):
+                 pid=None, pin_auth_port=False, replication=True):
         if mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" % (MODES, mode))
         self.index = index
@@ -228,6 +228,9 @@ class HarperNode(object):
         if pin_auth_port and mode != "dev":
             raise ValueError("pin_auth_port breaks replication in prod mode")
         self.pin_auth_port = pin_auth_port
+        # replication=False installs without replication.hostname and url, the
+        # state in which Harper refuses every replication operation.
+        self.replication = replication
         self._process = None
         socket_path = os.path.join(self.rootpath, "operations-server")
         if len(socket_path) > _MAX_SOCKET_PATH:
@@ -293,8 +296,7 @@ class HarperNode(object):
             "--HDB_ADMIN_USERNAME", self.username,
             "--HDB_ADMIN_PASSWORD", self.password,
             "--DEFAULTS_MODE", self.mode,
-            "--REPLICATION_HOSTNAME", self.name,
-            "--REPLICATION_URL", self.replication_url,
+        ] + self._replication_identity() + [
             "--REPLICATION_SECUREPORT", self._bound(self.replication_port),
             "--MQTT_NETWORK_PORT", "null",
             "--MQTT_NETWORK_SECUREPORT", "null",
@@ -303,6 +305,23 @@ class HarperNode(object):
             # for every node alike.
             "--THREADS_DEBUG", "false",
         ] + port_args
+
+    def _replication_identity(self):
+        # The installer asks for a hostname when none is given (and would
+        # wait for ever), so one is always given and, without replication,
+        # removed from the file again after the install.
+        return ["--REPLICATION_HOSTNAME", self.name, "--REPLICATION_URL", self.replication_url]
+
+    def _drop_replication_identity(self):
+        with open(self.config_path) as handle:
+            config = handle.read()
+        for key, value in (("hostname", self.name), ("url", self.replication_url)):
+            line = "\n  %s: %s\n" % (key, value)
+            if line not in config:
+                raise TestbedError("no replication %s line in %s" % (key, self.config_path))
+            config = config.replace(line, "\n  %s: null\n" % key, 1)
+        with open(self.config_path, "w") as handle:
+            handle.write(config)
 
     @property
     def config_path(self):
@@ -329,6 +348,8 @@ class HarperNode(object):
             )
         if self.pin_auth_port:
             self._pin_auth_port()
+        if not self.replication:
+            self._drop_replication_identity()
 
     def _pin_auth_port(self):
         with open(self.config_path) as handle:
@@ -443,6 +464,10 @@ class HarperNode(object):
                     % (self.name, self.pid, self.log_tail())
                 )
             try:
+                if not self.replication:
+                    # Without replication cluster_status is refused; any answer will do.
+                    self.call({"operation": "get_configuration"}, timeout=2)
+                    return time.monotonic() - started
                 status = self.call({"operation": "cluster_status"}, timeout=2)
                 if status.get("node_name") == self.name:
                     return time.monotonic() - started
@@ -511,7 +536,7 @@ class Testbed(object):
                  password=None, version=None, ops_port=DEFAULT_OPS_PORT,
                  http_port=DEFAULT_HTTP_PORT,
                  replication_port=DEFAULT_REPLICATION_PORT, pin_auth_port=False,
-                 nodes=None):
+                 replication=True, nodes=None):
         if count < 1:
             raise ValueError("count must be at least 1")
         if not ipaddress.ip_address(first_ip).is_loopback:
@@ -531,6 +556,7 @@ class Testbed(object):
                 password=self.password, mode=mode, username=username,
                 ops_port=ops_port, http_port=http_port,
                 replication_port=replication_port, pin_auth_port=pin_auth_port,
+                replication=replication,
             )
             for i in range(1, count + 1)
         ]

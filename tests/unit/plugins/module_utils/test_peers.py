@@ -170,6 +170,14 @@ def test_a_peer_without_sockets_is_disconnected():
     assert state.disconnected() == [{"peer": "node2", "database": None}]
 
 
+def test_a_node_without_replication_is_explained():
+    with pytest.raises(HarperError) as info:
+        ClusterState({"connections": []}, [], where="cluster_status on https://n:9925")
+    assert info.value.message.startswith(
+        'cluster_status on https://n:9925 answered without native replication ({"connections": []}). '
+        "Replication is not configured on this node: set replication.hostname")
+
+
 def test_legacy_nats_answer_is_refused():
     with pytest.raises(HarperError) as info:
         ClusterState({"node_name": "n", "is_enabled": True, "connections": []}, [])
