@@ -2,7 +2,8 @@
 # The whole test suite, in the order CI runs it:
 #   bash tests/run-all.sh
 # Stages: venvs, sanity + units (newest ansible-core), sanity + units (oldest supported
-# ansible-core), lint, build + install check, molecule (when scenarios exist), pytest.
+# ansible-core), lint, build + install check, the facts and harper_node integration tests on the
+# oldest supported ansible-core, molecule (when scenarios exist), pytest.
 # It stops at the first failing stage. Each stage prints a header and its wall time; the last
 # stage is pytest, so pytest's summary is the closing line (it states its own time).
 set -euo pipefail
@@ -49,6 +50,10 @@ stage "sanity + units (main venv)" bash tests/run-sanity.sh --venv "$MAIN_VENV"
 stage "sanity + units (floor venv)" bash tests/run-sanity.sh --venv "$FLOOR_VENV"
 stage "lint" bash tests/run-lint.sh --venv "$MAIN_VENV"
 stage "build + install" bash tests/run-build.sh --venv "$MAIN_VENV"
+
+# The floor runs real modules too: the client and harper_node against real nodes.
+stage "integration (floor venv)" "$FLOOR_VENV/bin/pytest" -q -p no:cacheprovider \
+    tests/integration/test_harper_cluster_facts.py tests/integration/test_harper_node.py
 
 # Tests below run playbooks and modules: take ansible and friends from the main venv.
 export PATH="$MAIN_VENV/bin:$PATH"
