@@ -3,6 +3,7 @@
 """The test bed itself: real Harper nodes start, join, replicate, and refuse
 to share a port."""
 
+import secrets
 import socket
 import subprocess
 import time
@@ -69,7 +70,10 @@ def dev_cluster(testbed_factory):
 
 @pytest.fixture(scope="module")
 def prod_node(testbed_factory):
-    return testbed_factory(1, mode="prod").nodes[0]
+    # A leading "-" is what an argv parser would take for a flag; the node
+    # must still accept exactly this password.
+    password = "-" + secrets.token_urlsafe(16)
+    return testbed_factory(1, mode="prod", password=password).nodes[0]
 
 
 def test_dev_nodes_answer_cluster_status(dev_cluster):

@@ -294,7 +294,6 @@ class HarperNode(object):
             "--TC_AGREEMENT", "yes",
             "--ROOTPATH", self.rootpath,
             "--HDB_ADMIN_USERNAME", self.username,
-            "--HDB_ADMIN_PASSWORD", self.password,
             "--DEFAULTS_MODE", self.mode,
         ] + self._replication_identity() + [
             "--REPLICATION_SECUREPORT", self._bound(self.replication_port),
@@ -334,8 +333,13 @@ class HarperNode(object):
         if not self.executable:
             self.executable = ensure_package()
         os.makedirs(self.home, exist_ok=True)
+        env = self._env()
+        # Through the environment, not argv: the installer parses argv with
+        # minimist, which reads a password starting with "-" as flags and one
+        # made of digits as a number. It also keeps it out of `ps`.
+        env["HDB_ADMIN_PASSWORD"] = self.password
         result = subprocess.run(
-            self.install_args(), env=self._env(), stdin=subprocess.DEVNULL,
+            self.install_args(), env=env, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             universal_newlines=True, timeout=180, check=False,
         )
