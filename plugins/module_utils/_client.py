@@ -60,8 +60,12 @@ class FinalHarperError(HarperError):
     """A failure that no amount of waiting will mend (poll_until gives up at once)."""
 
 
-def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep=time.sleep):
-    """Call check() until it reports done; raise HarperError after timeout seconds.
+class WaitTimeout(HarperError):
+    """poll_until ran out of time: the node answered, the condition never held."""
+
+
+def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep=None):
+    """Call check() until it reports done; raise WaitTimeout after timeout seconds.
 
     check() returns (done, detail), detail saying how things stood for the
     timeout message. deadline (a time.monotonic() value) lets several polls
@@ -83,9 +87,9 @@ def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep
         if done:
             return
         if time.monotonic() >= deadline:
-            raise HarperError("Timed out after %s s waiting for %s.%s"
+            raise WaitTimeout("Timed out after %s s waiting for %s.%s"
                               % (timeout, what, " " + detail if detail else ""))
-        sleep(POLL_INTERVAL)
+        (sleep or time.sleep)(POLL_INTERVAL)
 
 
 def redact(value):

@@ -39,6 +39,7 @@ def _argument_spec():
         purge=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=60),
+        restart_stalled=dict(type="bool", default=False),
     )
 
 
@@ -117,8 +118,8 @@ class ClusterModule(HarperModule):
             try:
                 message = apply_change(self.client, change)
                 entry["peer"] = change.name
-                if self.params["wait"]:
-                    self._wait(change, joined)
+                if self.params["wait"] and self._wait(change, joined):
+                    entry["restarted"] = True
             except HarperError as exc:
                 entry["status"] = "failed"
                 entry["error"] = exc.message
@@ -130,7 +131,8 @@ class ClusterModule(HarperModule):
         return failures
 
     def _wait(self, change, joined):
-        """Wait for this peer, and every peer joined before it in this run, to connect.
+        """Wait for this peer, and every peer joined before it in this run, to connect;
+        return whether the node's worker threads were restarted on the way.
 
         Joins sent back to back race; waiting for the ones joined so far
         before the next keeps every socket converging.
@@ -138,7 +140,8 @@ class ClusterModule(HarperModule):
         timeout = self.params["wait_timeout"]
         if change.action == "remove":
             wait_gone(self.client, [change.name], timeout)
-            return
-        wait_connected(self.client, joined + [change.name], timeout)
+            return False
+        restarted = wait_connected(self.client, joined + [change.name], timeout, self.params["restart_stalled"])
         # A peer that never connected is reported as failed and not waited for again.
         joined.append(change.name)
+        return restarted

@@ -29,6 +29,7 @@ def _argument_spec():
         allow_self_removal=dict(type="bool", default=False),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=60),
+        restart_stalled=dict(type="bool", default=False),
     )
     return spec
 
@@ -58,19 +59,22 @@ class NodeModule(HarperModule):
         if message:
             result["message"] = message
         if self.params["wait"]:
-            self._wait(change, state)
+            result["restarted"] = self._wait(change, state)
         if change.action != "remove":
             after = ClusterState.read(self.client)
             result["node"] = dict(public_record(after.peer_record(change.name)), name=change.name)
         return result
 
     def _wait(self, change, state):
+        """Wait for the change to show in cluster_status; return whether the node's
+        worker threads were restarted on the way."""
         timeout = self.params["wait_timeout"]
         if change.action != "remove":
-            wait_connected(self.client, [change.name], timeout)
-        elif change.name == state.node_name:
+            return wait_connected(self.client, [change.name], timeout, self.params["restart_stalled"])
+        if change.name == state.node_name:
             # A node that left its cluster keeps its records of the others,
             # but none of its sockets stays connected.
             wait_disconnected(self.client, timeout)
         else:
             wait_gone(self.client, [change.name], timeout)
+        return False

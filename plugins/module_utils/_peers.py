@@ -17,12 +17,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 try:
     import jsonschema
 except ImportError:
     jsonschema = None
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, poll_until
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, WaitTimeout, poll_until
+from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     find_peer,
@@ -341,7 +344,7 @@ def _record_added_name(client, change):
         change.after["name"] = found
 
 
-def wait_for(client, condition, timeout, what):
+def wait_for(client, condition, timeout, what, deadline=None):
     """Poll cluster_status until condition(state) holds; fail after timeout seconds
     with the last reading of every peer's sockets."""
 
@@ -349,13 +352,46 @@ def wait_for(client, condition, timeout, what):
         state = ClusterState.read(client, records=False)
         return condition(state), "Last cluster_status of %s: %s" % (client.api_url, describe_sockets(state))
 
-    poll_until(check, timeout, what)
+    poll_until(check, timeout, what, deadline=deadline)
 
 
-def wait_connected(client, names, timeout):
+_RACE_HINT = (" If the peer is up and reachable, a socket can be stuck by Harper's reconnect race "
+              "after a join; restart_stalled: true restarts the node's worker threads once to open "
+              "it anew.")
+
+
+def wait_connected(client, names, timeout, restart_stalled=False):
+    """Wait until every database socket to names connects; return whether the
+    node's worker threads were restarted on the way.
+
+    A socket that retries while its node reloads its certificates (which a
+    join makes it do) can stop retrying for good; no update_node wakes it, new
+    worker threads do. With restart_stalled, sockets still down after half of
+    timeout get one such restart, and the rest of timeout to connect.
+    """
     names = [n for n in names if n]
-    return wait_for(client, lambda s: all(s.peer_connected(n) for n in names), timeout,
-                    "every database socket to %s to connect" % ", ".join(names))
+    what = "every database socket to %s to connect" % ", ".join(names)
+
+    def connected(state):
+        return all(state.peer_connected(n) for n in names)
+
+    deadline = time.monotonic() + timeout
+    try:
+        wait_for(client, connected, timeout / 2.0 if restart_stalled else timeout, what)
+        return False
+    except WaitTimeout as exc:
+        if not restart_stalled:
+            exc.message += _RACE_HINT
+            raise
+    remaining = max(deadline - time.monotonic(), 1)
+    restart_and_wait(client, remaining)
+    try:
+        wait_for(client, connected, timeout, what, deadline=max(deadline, time.monotonic() + 1))
+    except WaitTimeout as exc:
+        exc.message += (" The node's worker threads were restarted once after %s s, and the sockets "
+                        "still did not connect." % (timeout / 2.0))
+        raise
+    return True
 
 
 def wait_gone(client, names, timeout):

@@ -11,10 +11,8 @@ file (get_configuration), compared in a normal form (``wss://host:port``,
 host in lower case), and written whole with set_configuration, which
 survives any number of changes in a row.
 
-A restart here is Harper's restart_service of the ``http`` service: it
-restarts the worker threads, which read the routes again, and keeps the
-process (the ``restart`` operation replaces the process, which a service
-manager such as systemd takes for the service stopping).
+A restart here restarts the worker threads (see _restart.py), which read
+the routes again.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,26 +20,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
-import time
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
-    FinalHarperError,
-    poll_until,
-)
+from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_routes
 
 ROUTE_SCHEME = "wss"
 ROUTE_FIELDS = ("hostname", "port")
-RESTART_SERVICE = "http"
 
 
 class RouteInputError(ValueError):
     """A route the user gave is not valid; found before any request is sent."""
-
-
-class RestartFailed(FinalHarperError):
-    """The node reported that its restart failed: no use waiting any longer."""
 
 
 def _split_host_port(host_port):
@@ -195,37 +184,6 @@ def write_routes(client, routes):
     """Write the whole list at once: unlike cluster_set_routes, a second write
     before a restart does not lose the first."""
     return client.call("set_configuration", replication_routes=list(routes))
-
-
-def restart_and_wait(client, timeout):
-    """Restart the node's worker threads and wait, at most timeout seconds,
-    until the restart job is complete and the node answers cluster_status."""
-    answer = client.call("restart_service", service=RESTART_SERVICE)
-    job_id = answer.get("job_id") if isinstance(answer, dict) else None
-    deadline = time.monotonic() + timeout
-    # While the workers restart, requests are refused: poll without the
-    # client's own retries so the deadline holds.
-    retries, client.retries = client.retries, 0
-    try:
-        if job_id:
-            poll_until(lambda: (_job_done(client, job_id), ""), timeout,
-                       "the restart job %s of %s to complete" % (job_id, client.api_url),
-                       deadline=deadline, tolerate_errors=True)
-        poll_until(lambda: (client.call("cluster_status") is not None, ""), timeout,
-                   "%s to answer cluster_status again" % client.api_url,
-                   deadline=deadline, tolerate_errors=True)
-    finally:
-        client.retries = retries
-
-
-def _job_done(client, job_id):
-    answer = client.call("get_job", id=job_id)
-    job = answer[0] if isinstance(answer, list) and answer else {}
-    status = str(job.get("status", "")).upper()
-    if status == "ERROR":
-        raise RestartFailed("The restart job %s of %s failed: %s"
-                            % (job_id, client.api_url, job.get("message")))
-    return status == "COMPLETE"
 
 
 class RoutesModule(HarperModule):

@@ -34,6 +34,7 @@ author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
+  - harperdb.cluster.restart_stalled
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups
 attributes:
@@ -159,7 +160,8 @@ plan:
     - One entry per listed peer and per peer to purge, in the order applied.
     - C(action) is C(add), C(update), C(remove) or C(none); C(before) and C(after) are the peer's
       records without credentials. Once applied, C(status) is C(done) or C(failed), with C(error)
-      and Harper's C(message).
+      and Harper's C(message), and C(restarted) true when the change's sockets stalled and the
+      node's worker threads were restarted (O(restart_stalled)).
   returned: always
   type: list
   elements: dict

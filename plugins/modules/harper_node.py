@@ -25,6 +25,7 @@ author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
+  - harperdb.cluster.restart_stalled
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups
 attributes:
@@ -181,6 +182,12 @@ operations:
       url: wss://node2.example.com:9933
       verify_tls: false
       authorization: "********"
+restarted:
+  description: Whether the node's worker threads were restarted because the sockets stalled
+    (O(restart_stalled)).
+  returned: when a write was sent and O(wait=true)
+  type: bool
+  sample: false
 message:
   description: Harper's answer to the write, if one was sent.
   returned: when a write was sent

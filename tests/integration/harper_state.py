@@ -39,6 +39,25 @@ def read_records(node, timestamps=False):
     return dict((row["name"], dict((k, v) for k, v in row.items() if k not in dropped)) for row in rows)
 
 
+def peer_connected(node, peer_name):
+    """Whether node lists peer_name with database sockets, all of them connected."""
+    for connection in node.call({"operation": "cluster_status"})["connections"]:
+        if connection["name"] == peer_name:
+            sockets = connection.get("database_sockets") or []
+            return bool(sockets) and all(s.get("connected") for s in sockets)
+    return False
+
+
+def join_writes(run):
+    """The names of the writes a join run sent, without the worker restarts that
+    restart_stalled may add; those must match the restarts the run reports."""
+    names = [op["operation"] for op in run.writes()]
+    reported = int(run.get("restarted") is True) + sum(
+        1 for entry in run.get("plan") or [] if entry.get("restarted"))
+    assert names.count("restart_service") == reported, (names, reported)
+    return [name for name in names if name != "restart_service"]
+
+
 def wait_until(condition, timeout, what):
     """Poll condition() until it is true; fail the test after timeout seconds."""
     deadline = time.monotonic() + timeout

@@ -1,6 +1,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The route normal form, the plan, and the restart wait, on recorded answers."""
+"""The route normal form and the plan."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -8,15 +8,11 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.harperdb.cluster.plugins.module_utils import _routes
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._routes import (
-    RestartFailed,
     RouteInputError,
     parse_route,
     parse_routes,
     plan_routes,
-    restart_and_wait,
     route_key,
     same_routes,
 )
@@ -106,63 +102,3 @@ def test_same_routes_ignores_form_and_order():
     assert same_routes([A, {"hostname": "node-b", "port": 9933}], [B, A])
     assert not same_routes([A], [A, B])
     assert same_routes(None, [])
-
-
-class FakeClient:
-    """Answers operations from a script: a list per operation, last answer repeated."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.api_url = "https://node-a:9925"
-        self.retries = 3
-        self.calls = []
-
-    def call(self, operation, **fields):
-        self.calls.append(operation)
-        script = self.answers[operation]
-        answer = script.pop(0) if len(script) > 1 else script[0]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-@pytest.fixture
-def no_sleep(monkeypatch):
-    monkeypatch.setattr(_routes.time, "sleep", lambda seconds: None)
-
-
-def test_restart_waits_for_the_job_and_an_answer_through_refusals(no_sleep):
-    refused = HarperError("cluster_status failed: connection refused.")
-    client = FakeClient({
-        "restart_service": [{"message": "Restarting http", "job_id": "j1"}],
-        "get_job": [refused, [{"status": "IN_PROGRESS"}], [{"status": "COMPLETE"}]],
-        "cluster_status": [refused, {"type": "cluster-status"}],
-    })
-    restart_and_wait(client, timeout=30)
-    assert client.calls == ["restart_service", "get_job", "get_job", "get_job",
-                            "cluster_status", "cluster_status"]
-    assert client.retries == 3  # restored after polling without retries
-
-
-def test_a_failed_restart_job_fails_at_once(no_sleep):
-    client = FakeClient({
-        "restart_service": [{"job_id": "j1"}],
-        "get_job": [[{"status": "ERROR", "message": "boom"}]],
-    })
-    with pytest.raises(RestartFailed) as caught:
-        restart_and_wait(client, timeout=30)
-    assert "boom" in caught.value.message
-
-
-def test_restart_wait_times_out_with_the_last_error(monkeypatch):
-    clock = iter(range(0, 1000, 10))
-    monkeypatch.setattr(_routes.time, "monotonic", lambda: next(clock))
-    monkeypatch.setattr(_routes.time, "sleep", lambda seconds: None)
-    client = FakeClient({
-        "restart_service": [{"job_id": "j1"}],
-        "get_job": [HarperError("get_job failed: connection refused.")],
-    })
-    with pytest.raises(HarperError) as caught:
-        restart_and_wait(client, timeout=30)
-    assert "Timed out after 30 s waiting for the restart job j1 of https://node-a:9925 to complete" in caught.value.message
-    assert "connection refused" in caught.value.message

@@ -1,0 +1,71 @@
+# Copyright: contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A TCP forwarder with a gate, to stall a replication socket on purpose.
+
+It forwards the first `admit` connections to the target, then, while the
+gate is shut, accepts every further connection and closes it at once (the
+peer looks down); open() lets every later connection through.
+"""
+
+import socket
+import threading
+
+
+class TcpGate:
+    def __init__(self, listen, target, admit=1):
+        self.target = target
+        self.admit = admit
+        self.accepted = 0
+        self.refused = 0
+        self._open = threading.Event()
+        self._stopped = threading.Event()
+        self._server = socket.socket()
+        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._server.bind(listen)
+        self._server.listen(16)
+        self._server.settimeout(0.2)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def open(self):
+        self._open.set()
+
+    def close(self):
+        self._stopped.set()
+        self._thread.join(5)
+        self._server.close()
+
+    def _serve(self):
+        while not self._stopped.is_set():
+            try:
+                client, dummy_address = self._server.accept()
+            except socket.timeout:
+                continue
+            self.accepted += 1
+            if self.accepted > self.admit and not self._open.is_set():
+                self.refused += 1
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass

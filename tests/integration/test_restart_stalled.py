@@ -1,0 +1,104 @@
+"""restart_stalled against real Harper nodes.
+
+The peer is reached through a gate (tcp_gate.TcpGate) that lets the join's
+handshake through and then refuses every connection, so the node's sockets
+to the peer stall right after a successful add_node, as they do when Harper's
+reconnect race strikes. The gate opens only once the node logs the restart of
+its worker threads.
+"""
+
+import threading
+
+import pytest
+
+from ansible_run import run_module
+from harper_state import connection_args, peer_connected, wait_until
+from tcp_gate import TcpGate
+
+pytestmark = pytest.mark.integration
+
+WAIT_TIMEOUT = 20
+RESTART_LOG_LINE = "Restarting http_workers"
+
+
+@pytest.fixture
+def gated(testbed_factory, address_allocator):
+    bed = testbed_factory(2)
+    node, peer = bed.nodes
+    gate_ip = address_allocator.take(1)
+    gate = TcpGate((gate_ip, peer.replication_port), (peer.ip, peer.replication_port))
+    yield node, peer, gate, "wss://%s:%d" % (gate_ip, peer.replication_port)
+    gate.close()
+    bed.stop()
+
+
+def join_task(module, node, peer, url, **extra):
+    """The task of module that joins peer at url, waiting WAIT_TIMEOUT seconds."""
+    entry = dict(hostname=peer.name, url=url, verify_tls=False,
+                 authorization={"username": peer.username, "password": peer.password})
+    args = connection_args(node)
+    if module == "harper_cluster":
+        args["connections"] = [entry]
+    else:
+        args.update(entry)
+    args.update(wait_timeout=WAIT_TIMEOUT, **extra)
+    return args
+
+
+def restarted(module, run):
+    if module == "harper_cluster":
+        return [entry.get("restarted", False) for entry in run["plan"]] == [True]
+    return run["restarted"] is True
+
+
+def _logged(node, text):
+    for path in node.log_files():
+        try:
+            with open(path) as handle:
+                if text in handle.read():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def open_gate_on_restart(node, gate, stop):
+    def watch():
+        while not stop.is_set():
+            if _logged(node, RESTART_LOG_LINE):
+                gate.open()
+                return
+            stop.wait(0.2)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("module", ["harper_node", "harper_cluster"])
+def test_stalled_sockets_restart_the_workers_once_and_connect(gated, module):
+    node, peer, gate, url = gated
+    stop = threading.Event()
+    watcher = open_gate_on_restart(node, gate, stop)
+    try:
+        run = run_module(module, join_task(module, node, peer, url, restart_stalled=True))
+    finally:
+        stop.set()
+        watcher.join(5)
+    assert not run.failed, run.get("msg")
+    assert gate.refused > 0, "the gate never refused a connection: nothing stalled"
+    assert run.changed and restarted(module, run)
+    assert [op["operation"] for op in run.writes()] == ["add_node", "restart_service"]
+    assert peer_connected(node, peer.name)
+
+
+def test_without_restart_stalled_a_stall_fails_with_a_hint(gated):
+    node, peer, gate, url = gated
+    run = run_module("harper_node", join_task("harper_node", node, peer, url))
+    assert run.failed
+    assert gate.refused > 0
+    assert "Timed out after %d s waiting for every database socket to %s" % (WAIT_TIMEOUT, peer.name) in run["msg"]
+    assert "restart_stalled: true" in run["msg"]
+    assert not _logged(node, RESTART_LOG_LINE)
+    # The socket is only held back: once the gate opens it connects by itself.
+    gate.open()
+    wait_until(lambda: peer_connected(node, peer.name), 60, "%s to connect once the gate opens" % peer.name)
