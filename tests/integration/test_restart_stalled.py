@@ -17,7 +17,8 @@ from tcp_gate import TcpGate
 
 pytestmark = pytest.mark.integration
 
-WAIT_TIMEOUT = 20
+# Half of it (the stall) plus a restart and a reconnect must fit, with room for a loaded machine.
+WAIT_TIMEOUT = 30
 RESTART_LOG_LINE = "Restarting http_workers"
 
 
