@@ -78,6 +78,10 @@ def open_gate_on_restart(node, gate, stop):
 @pytest.mark.parametrize("module", ["harper_node", "harper_cluster"])
 def test_stalled_sockets_restart_the_workers_once_and_connect(gated, module):
     node, peer, gate, url = gated
+    check = run_module(module, join_task(module, node, peer, url, restart_stalled=True), check=True)
+    assert not check.failed, check.get("msg")
+    assert check.changed and check.writes() == []
+    assert gate.accepted == 0 and not _logged(node, RESTART_LOG_LINE)
     stop = threading.Event()
     watcher = open_gate_on_restart(node, gate, stop)
     try:
