@@ -396,14 +396,14 @@ def wait_connected(client, names, timeout, restart_stalled=False):
 
 def wait_gone(client, names, timeout):
     names = [n for n in names if n]
-    return wait_for(client, lambda s: not any(n in s.connections for n in names), timeout,
-                    "%s to leave cluster_status" % ", ".join(names))
+    wait_for(client, lambda s: not any(n in s.connections for n in names), timeout,
+             "%s to leave cluster_status" % ", ".join(names))
 
 
 def wait_disconnected(client, timeout):
     def alone(state):
         return not any(socket["connected"] for name in state.peer_names() for socket in state.sockets(name))
-    return wait_for(client, alone, timeout, "every socket of %s to disconnect" % client.api_url)
+    wait_for(client, alone, timeout, "every socket of %s to disconnect" % client.api_url)
 
 
 def describe_sockets(state):

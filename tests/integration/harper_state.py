@@ -48,12 +48,17 @@ def peer_connected(node, peer_name):
     return False
 
 
+def restarts_reported(run):
+    """How many worker restarts (restart_stalled) a harper_node or harper_cluster run reports."""
+    return int(run.get("restarted") is True) + sum(
+        1 for entry in run.get("plan") or [] if entry.get("restarted") is True)
+
+
 def join_writes(run):
     """The names of the writes a join run sent, without the worker restarts that
     restart_stalled may add; those must match the restarts the run reports."""
     names = [op["operation"] for op in run.writes()]
-    reported = int(run.get("restarted") is True) + sum(
-        1 for entry in run.get("plan") or [] if entry.get("restarted"))
+    reported = restarts_reported(run)
     assert names.count("restart_service") == reported, (names, reported)
     return [name for name in names if name != "restart_service"]
 
