@@ -39,8 +39,7 @@ fi
 # Ansible imports the collection from an ansible_collections/harperdb/cluster tree.
 COLLECTIONS="$(mktemp -d)"
 trap 'rm -rf "$COLLECTIONS"' EXIT
-mkdir -p "$COLLECTIONS/ansible_collections/harperdb"
-ln -s "$REPO_ROOT" "$COLLECTIONS/ansible_collections/harperdb/cluster"
+"$VENV/bin/python" "$REPO_ROOT/tests/lib/collection_tree.py" link "$COLLECTIONS" >/dev/null
 
 # A random admin password, made once and kept beside the nodes.
 CREDENTIALS="$DIR/credentials.yml"

@@ -23,9 +23,13 @@ export PATH="$venv/bin:$PATH"
 
 work_dir="$(mktemp -d)"
 trap 'rm -rf "$work_dir"' EXIT
-collection_dir="$(copy_collection_tree "$work_dir")"
+collection_dir="$(collection_tree copy "$work_dir")"
 install_ansible_test_pip_bootstrap
 cd "$collection_dir"
+# ansible-test passes in silence on an empty tree: make sure the layout holds the collection.
+for expected in galaxy.yml meta/runtime.yml plugins/modules tests/unit; do
+    [[ -e "$expected" ]] || die "the collection tree at $collection_dir has no $expected"
+done
 log "ansible-test $(ansible --version | head -1) in $collection_dir"
 
 status=0

@@ -13,18 +13,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 _BIN = Path(sys.executable).parent
-_collections_root = None
+sys.path.insert(0, str(REPO / "tests" / "lib"))
 
-
-def collections_path():
-    """A folder holding ansible_collections/harperdb/cluster -> this repository."""
-    global _collections_root
-    if _collections_root is None:
-        root = Path(tempfile.mkdtemp(prefix="harper-collections-"))
-        (root / "ansible_collections" / "harperdb").mkdir(parents=True)
-        (root / "ansible_collections" / "harperdb" / "cluster").symlink_to(REPO)
-        _collections_root = root
-    return str(_collections_root)
+import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
 
 class ModuleRun:
@@ -63,7 +54,7 @@ class ModuleRun:
 def ansible_env(extra=None):
     env = dict(os.environ)
     env.update({
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
+        "ANSIBLE_COLLECTIONS_PATH": collection_tree.use_checkout(),
         "ANSIBLE_LOCALHOST_WARNING": "false",
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
         "ANSIBLE_NOCOLOR": "1",

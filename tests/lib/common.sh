@@ -27,22 +27,12 @@ require_venv() {
     [[ -x "$venv/bin/python" ]] || die "no venv at $venv; run: bash tests/setup-env.sh"
 }
 
-# Copy the work tree (without VCS data, venvs and build/test leftovers) to
-# DEST/ansible_collections/NAMESPACE/NAME and print that path.
-# ansible-test resolves symlinks, so it needs a real copy under an ansible_collections tree.
-copy_collection_tree() {
-    local dest="$1/ansible_collections/$COLLECTION_NAMESPACE/$COLLECTION_NAME"
-    mkdir -p "$dest"
-    tar -C "$REPO_ROOT" -cf - \
-        --exclude=./.git \
-        --exclude='./.venv*' \
-        --exclude=./tests/output \
-        --exclude=./.ansible \
-        --exclude='*.tar.gz' \
-        --exclude=.pytest_cache \
-        --exclude=__pycache__ \
-        . | tar -C "$dest" -xf -
-    printf '%s\n' "$dest"
+# Lay out the checkout as ROOT/ansible_collections/NAMESPACE/NAME and print that folder; the one
+# layout every tool resolves the collection from (tests/lib/collection_tree.py says why).
+#   collection_tree link ROOT   a symlink to the checkout (ansible-playbook, ansible-lint, molecule)
+#   collection_tree copy ROOT   a trimmed real copy (ansible-test resolves symlinks; antsibull-docs copies)
+collection_tree() {
+    python3 "$REPO_ROOT/tests/lib/collection_tree.py" "$@"
 }
 
 # ansible-test bootstraps pip in its venvs with a get-pip script that it downloads from a host
