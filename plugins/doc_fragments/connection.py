@@ -8,18 +8,14 @@ __metaclass__ = type
 
 
 class ModuleDocFragment:
-    """Connection options shared by every module of the collection."""
+    """Connection options shared by every module of the collection.
+
+    DOCUMENTATION holds what every module takes (for harper_mesh, each member's defaults);
+    API_URL the address of the one node a single-node module talks to.
+    """
 
     DOCUMENTATION = r"""
 options:
-  api_url:
-    description:
-      - URL of the operations API of the Harper node the module talks to, for example
-        C(https://node1.example.com:9925).
-      - Not to be confused with O(harperdb.cluster.harper_node#module:url), the replication URL of a peer.
-      - If not set, the value of the E(HARPER_API_URL) environment variable is used.
-    type: str
-    required: true
   username:
     description:
       - Name of a Harper user with the C(super_user) role, sent with HTTP basic authentication.
@@ -40,7 +36,7 @@ options:
     type: str
   validate_certs:
     description:
-      - Whether to verify the TLS certificate of O(api_url).
+      - Whether to verify the TLS certificate of the operations API.
       - Set to V(false) only for nodes with self-signed certificates you trust; prefer O(ca_path).
     type: bool
     default: true
@@ -67,4 +63,16 @@ requirements:
 notes:
   - The connection options can be set once for a whole play with
     C(module_defaults) and the action group C(group/harperdb.cluster.harper).
+"""
+
+    API_URL = r"""
+options:
+  api_url:
+    description:
+      - URL of the operations API of the Harper node the module talks to, for example
+        C(https://node1.example.com:9925).
+      - Not to be confused with O(harperdb.cluster.harper_node#module:url), the replication URL of a peer.
+      - If not set, the value of the E(HARPER_API_URL) environment variable is used.
+    type: str
+    required: true
 """

@@ -25,17 +25,11 @@ try:
 except ImportError:
     _REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-try:
-    import jsonschema  # noqa: F401, pylint: disable=unused-import
-    _JSONSCHEMA_IMPORT_ERROR = None
-except ImportError:
-    _JSONSCHEMA_IMPORT_ERROR = traceback.format_exc()
 
-
-def connection_argument_spec():
-    """The options documented in the harperdb.cluster.connection doc fragment."""
-    return dict(
-        api_url=dict(type="str", required=True, fallback=(env_fallback, ["HARPER_API_URL"])),
+def connection_argument_spec(api_url=True):
+    """The options documented in the harperdb.cluster.connection doc fragment
+    (without api_url for a module that talks to several nodes)."""
+    spec = dict(
         username=dict(type="str", fallback=(env_fallback, ["HARPER_USERNAME"])),
         password=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_PASSWORD"])),
         token=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_TOKEN"])),
@@ -44,6 +38,9 @@ def connection_argument_spec():
         timeout=dict(type="int", default=30),
         retries=dict(type="int", default=3),
     )
+    if api_url:
+        spec["api_url"] = dict(type="str", required=True, fallback=(env_fallback, ["HARPER_API_URL"]))
+    return spec
 
 
 class HarperModule:
@@ -53,10 +50,12 @@ class HarperModule:
     HarperError at any point.
     """
 
-    needs_jsonschema = False
+    # False for a module that talks to several nodes: no api_url, no self.client; it
+    # overrides writes and scrub.
+    single_node = True
 
     def __init__(self, argument_spec, **kwargs):
-        spec = connection_argument_spec()
+        spec = connection_argument_spec(api_url=self.single_node)
         spec.update(argument_spec)
         mutually_exclusive = [("token", "username"), ("token", "password")]
         mutually_exclusive.extend(kwargs.pop("mutually_exclusive", []))
@@ -65,10 +64,10 @@ class HarperModule:
         self.params = self.module.params
         if _REQUESTS_IMPORT_ERROR:
             self.module.fail_json(msg=missing_required_lib("requests"), exception=_REQUESTS_IMPORT_ERROR)
-        if self.needs_jsonschema and _JSONSCHEMA_IMPORT_ERROR:
-            self.module.fail_json(msg=missing_required_lib("jsonschema"), exception=_JSONSCHEMA_IMPORT_ERROR)
         if self.params["timeout"] <= 0 or self.params["retries"] < 0:
             self.module.fail_json(msg="timeout must be positive and retries must not be negative.")
+        if not self.single_node:
+            return
         self.client = HarperClient(
             self.params["api_url"],
             username=self.params["username"],
@@ -91,9 +90,18 @@ class HarperModule:
     def run(self):
         raise NotImplementedError
 
+    @property
+    def writes(self):
+        """The write operations sent in this run (credentials redacted)."""
+        return self.client.writes
+
+    def scrub(self, text):
+        """text without any credential this run has seen."""
+        return self.client.scrub(text)
+
     def fail(self, msg, **result):
-        result.setdefault("operations", self.client.writes)
-        self.module.fail_json(msg=self.client.scrub(msg), **result)
+        result.setdefault("operations", self.writes)
+        self.module.fail_json(msg=self.scrub(msg), **result)
 
     def execute(self):
         """Run the module and exit: the one call each module's main() makes."""
@@ -102,5 +110,5 @@ class HarperModule:
         except HarperError as exc:
             self.fail(exc.message, **getattr(exc, "result", {}))
         result.setdefault("changed", False)
-        result.setdefault("operations", self.client.writes)
+        result.setdefault("operations", self.writes)
         self.module.exit_json(**result)

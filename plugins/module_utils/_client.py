@@ -64,14 +64,14 @@ class WaitTimeout(HarperError):
     """poll_until ran out of time: the node answered, the condition never held."""
 
 
-def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep=None):
+def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep=None, interval=None):
     """Call check() until it reports done; raise WaitTimeout after timeout seconds.
 
     check() returns (done, detail), detail saying how things stood for the
     timeout message. deadline (a time.monotonic() value) lets several polls
     share one timeout. With tolerate_errors, a HarperError from check() counts
     as not done yet (a restarting node refuses requests for a while), except a
-    FinalHarperError.
+    FinalHarperError. interval is the pause between two checks (POLL_INTERVAL by default).
     """
     if deadline is None:
         deadline = time.monotonic() + timeout
@@ -89,7 +89,7 @@ def poll_until(check, timeout, what, deadline=None, tolerate_errors=False, sleep
         if time.monotonic() >= deadline:
             raise WaitTimeout("Timed out after %s s waiting for %s.%s"
                               % (timeout, what, " " + detail if detail else ""))
-        (sleep or time.sleep)(POLL_INTERVAL)
+        (sleep or time.sleep)(POLL_INTERVAL if interval is None else interval)
 
 
 def redact(value):
@@ -127,8 +127,12 @@ class HarperClient:
 
     def __init__(self, api_url, username=None, password=None, token=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3,
-                 retry_backoff=1.0, session=None, sleep=time.sleep):
+                 retry_backoff=1.0, session=None, sleep=time.sleep, journal=None, label=None):
         self.api_url = api_url.rstrip("/")
+        # journal: a list shared by the clients of one module run, which gets every operation
+        # sent, tagged with label under "node", in the order sent across all of them.
+        self.journal = journal
+        self.label = label
         self.timeout = timeout
         self.retries = retries
         self.retry_backoff = retry_backoff
@@ -170,7 +174,10 @@ class HarperClient:
         """
         body = dict(fields, operation=operation)
         self.add_secrets(*collect_secrets(fields))
-        self.history.append(redact(body))
+        entry = redact(body)
+        self.history.append(entry)
+        if self.journal is not None:
+            self.journal.append(dict(entry, node=self.label))
         response = self._post(operation, body)
         return self._parse(operation, response)
 

@@ -80,8 +80,6 @@ def plan_cluster(state, specs, purge):
 
 
 class ClusterModule(HarperModule):
-    needs_jsonschema = True
-
     def __init__(self):
         super(ClusterModule, self).__init__(_argument_spec())
 

@@ -35,8 +35,6 @@ def _argument_spec():
 
 
 class NodeModule(HarperModule):
-    needs_jsonschema = True
-
     def __init__(self):
         super(NodeModule, self).__init__(_argument_spec(), required_one_of=[("hostname", "url")])
 

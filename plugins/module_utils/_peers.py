@@ -18,11 +18,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import time
+import traceback
 
-try:
-    import jsonschema
-except ImportError:
-    jsonschema = None
+from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, WaitTimeout, poll_until
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
@@ -113,26 +111,46 @@ class PeerSpec:
             self._validate_subscription(index, subscription)
 
     def _validate_subscription(self, index, subscription):
+        """Every error of one subscription in one message, an unknown field (often a misspelt one)
+        first, since it explains a required field that looks missing."""
         where = "subscriptions[%d]" % index
-        errors = sorted(jsonschema.Draft7Validator(_SUBSCRIPTION_SCHEMA).iter_errors(subscription),
-                        key=lambda e: list(e.path))
+        if not isinstance(subscription, dict):
+            self._fail("%s: must be a dict of database, table, subscribe and publish." % where)
+        found = []
+        unknown = sorted(set(subscription) - set(SUBSCRIPTION_FIELDS))
+        if unknown:
+            found.append("%s: unknown field %s (allowed: %s)"
+                         % (where, ", ".join(repr(u) for u in unknown), ", ".join(SUBSCRIPTION_FIELDS)))
+        errors = sorted(_subscription_validator().iter_errors(subscription), key=lambda e: list(e.path))
         for error in errors:
             if error.validator == "additionalProperties":
-                unknown = sorted(set(subscription) - set(SUBSCRIPTION_FIELDS))
-                self._fail("%s: unknown field %s (allowed: %s)."
-                           % (where, ", ".join(repr(u) for u in unknown), ", ".join(SUBSCRIPTION_FIELDS)))
+                continue
             if error.validator == "required":
-                self._fail("%s: %s." % (where, error.message.replace("property", "field")))
-            field = ".".join(str(p) for p in error.path)
-            self._fail("%s.%s: %s." % (where, field, error.message))
+                found.append("%s: %s" % (where, error.message.replace("property", "field")))
+            else:
+                found.append("%s.%s: %s" % (where, ".".join(str(p) for p in error.path), error.message))
         if ("database" in subscription) == ("schema" in subscription):
-            self._fail("%s: give the field 'database' (or its legacy name 'schema'), exactly once." % where)
+            found.append("%s: give the field 'database' (or its legacy name 'schema'), exactly once" % where)
+        if found:
+            self._fail("%s." % "; ".join(found))
 
     def secrets(self):
         auth = self.authorization
         if isinstance(auth, dict):
             return [auth.get("password")]
         return [auth] if auth else []
+
+
+def _subscription_validator():
+    """The JSON schema validator of a subscription; jsonschema is imported only when a
+    subscription is given, which keeps it off the path of every other run."""
+    try:
+        import jsonschema  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        error = PeerInputError(missing_required_lib("jsonschema"))
+        error.exception = traceback.format_exc()
+        raise error
+    return jsonschema.Draft7Validator(_SUBSCRIPTION_SCHEMA)
 
 
 def normalize_subscription(subscription):
@@ -200,15 +218,7 @@ def plan_present(state, spec):
                 "node by its own replication.hostname). Set hostname to %r."
                 % (spec.label, spec.hostname, spec.url, by_url, by_url))
     if name is None:
-        after = {
-            "name": spec.hostname or url_host(spec.url),
-            "url": spec.url,
-            "subscriptions": spec.subscriptions,
-            "shard": spec.shard,
-            "revoked_certificates": spec.revoked_certificates,
-            "replicates": True,
-        }
-        return PeerChange(spec, "add", after["name"], {}, after, _add_body(spec))
+        return plan_join(state, spec)
     current = state.peer_record(name)
     before = public_record(current)
     before["name"] = name
@@ -227,6 +237,25 @@ def plan_present(state, spec):
     if after == before:
         return PeerChange(spec, None, name, before, after)
     return PeerChange(spec, "update", name, before, after, _update_body(spec, name, after))
+
+
+def plan_join(state, spec):
+    """An add_node of the peer, whatever the node holds of it.
+
+    A record of a peer that does not hold the node back is stale (the peer was
+    reinstalled, or removed this node): only a new handshake joins them again.
+    """
+    current = state.peer_record(spec.hostname) if spec.hostname else None
+    before = dict(public_record(current), name=spec.hostname) if current else {}
+    after = {
+        "name": spec.hostname or url_host(spec.url),
+        "url": spec.url,
+        "subscriptions": spec.subscriptions,
+        "shard": spec.shard,
+        "revoked_certificates": spec.revoked_certificates,
+        "replicates": True,
+    }
+    return PeerChange(spec, "add", after["name"], before, after, _add_body(spec))
 
 
 def plan_absent(state, spec, allow_self_removal=False):

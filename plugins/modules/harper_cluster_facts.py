@@ -22,6 +22,7 @@ author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
+  - harperdb.cluster.connection.api_url
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.facts
   - harperdb.cluster.attributes.actiongroups

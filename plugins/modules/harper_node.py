@@ -25,6 +25,7 @@ author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
+  - harperdb.cluster.connection.api_url
   - harperdb.cluster.restart_stalled
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups

@@ -37,6 +37,7 @@ author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
   - harperdb.cluster.connection
+  - harperdb.cluster.connection.api_url
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups
 attributes:

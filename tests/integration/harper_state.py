@@ -9,6 +9,8 @@ import time
 import uuid
 
 POLL_SECONDS = 0.25
+# What a node logs when its worker threads restart (restart_service of http).
+RESTART_LOG_LINE = "Restarting http_workers"
 
 
 def connection_args(node):
@@ -102,3 +104,28 @@ def replicate_and_read_back(writer, readers, table="dog", timeout=30):
         wait_until(lambda reader=reader: seen_on(reader), timeout,
                    "record %s written on %s to reach %s" % (record_id, writer.name, reader.name))
     return record_id
+
+
+def logged(node, text):
+    """Whether any of node's log files holds text."""
+    for path in node.log_files():
+        try:
+            with open(path) as handle:
+                if text in handle.read():
+                    return True
+        except OSError:
+            pass
+    return False
+
+
+def check_writes_nothing(module, nodes, args):
+    """Run module with args in check and diff mode; assert it plans a change, reports no write and
+    leaves the stored records of every node in nodes as they were. Return the run."""
+    from ansible_run import run_module  # pylint: disable=import-outside-toplevel
+    before = dict((node.name, read_records(node)) for node in nodes)
+    run = run_module(module, args, check=True, diff=True)
+    assert not run.failed, run.get("msg")
+    assert run.changed
+    assert run.writes() == []
+    assert dict((node.name, read_records(node)) for node in nodes) == before
+    return run

@@ -4,11 +4,14 @@
 
 It forwards the first `admit` connections to the target, then, while the
 gate is shut, accepts every further connection and closes it at once (the
-peer looks down); open() lets every later connection through.
+peer looks down); open() lets every later connection through, shut() refuses
+them again, and cut() also breaks the connections forwarded so far.
 """
 
 import socket
 import threading
+
+from harper_state import RESTART_LOG_LINE, logged
 
 
 class TcpGate:
@@ -17,6 +20,7 @@ class TcpGate:
         self.admit = admit
         self.accepted = 0
         self.refused = 0
+        self._forwarded = []
         self._open = threading.Event()
         self._stopped = threading.Event()
         self._server = socket.socket()
@@ -29,6 +33,23 @@ class TcpGate:
 
     def open(self):
         self._open.set()
+
+    def shut(self):
+        """Refuse every connection from now on; the ones forwarded already stay."""
+        self.admit = self.accepted
+        self._open.clear()
+
+    def cut(self):
+        """Shut the gate and break every connection forwarded so far: the target looks down to
+        everyone who reached it through the gate."""
+        self.shut()
+        forwarded, self._forwarded = self._forwarded, []
+        for pair in forwarded:
+            for end in pair:
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
     def close(self):
         self._stopped.set()
@@ -51,6 +72,7 @@ class TcpGate:
             except OSError:
                 client.close()
                 continue
+            self._forwarded.append((client, upstream))
             for source, sink in ((client, upstream), (upstream, client)):
                 threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
 
@@ -69,3 +91,17 @@ class TcpGate:
                     end.shutdown(socket.SHUT_RDWR)
                 except OSError:
                     pass
+
+
+def open_gate_on_restart(node, gate, stop):
+    """Open gate as soon as node logs a restart of its worker threads; return the watching thread.
+    Setting stop ends the watch."""
+    def watch():
+        while not stop.is_set():
+            if logged(node, RESTART_LOG_LINE):
+                gate.open()
+                return
+            stop.wait(0.2)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread

@@ -10,6 +10,7 @@ import pytest
 
 from ansible_run import run_module
 from harper_state import (
+    check_writes_nothing,
     connection_args,
     join_writes,
     peer_args,
@@ -45,16 +46,6 @@ def run_ok(args, **flags):
     return run
 
 
-def check_writes_nothing(node, args):
-    """Run args in check mode; assert it plans a change and leaves the server as it was."""
-    before = read_records(node)
-    run = run_ok(args, check=True, diff=True)
-    assert run.changed
-    assert run.writes() == []
-    assert read_records(node) == before
-    return run
-
-
 def peers_of(node):
     return sorted(c["name"] for c in node.call({"operation": "cluster_status"}).get("connections", []))
 
@@ -68,7 +59,7 @@ def all_connected(node, names):
 
 
 def test_check_mode_on_an_empty_node_shows_the_plan(n):
-    run = check_writes_nothing(n[0], cluster_task(n[0], [peer_args(p) for p in n[1:]]))
+    run = check_writes_nothing("harper_cluster", n[:1], cluster_task(n[0], [peer_args(p) for p in n[1:]]))
     assert [(p["peer"], p["action"]) for p in run["plan"]] == [(p.name, "add") for p in n[1:]]
     assert run["diff"]["before"] == {}
     assert sorted(run["diff"]["after"]) == [p.name for p in n[1:]]
@@ -109,7 +100,7 @@ def entries_with_subscriptions(peers):
 
 def test_change_of_one_entrys_subscriptions_updates_only_that_peer(n):
     entries = entries_with_subscriptions(n[1:])
-    check = check_writes_nothing(n[0], cluster_task(n[0], entries))
+    check = check_writes_nothing("harper_cluster", n[:1], cluster_task(n[0], entries))
     assert [p["action"] for p in check["plan"]] == ["none", "update", "none"]
     assert check["diff"]["after"][n[2].name]["subscriptions"] == [DOG_BOTH_WAYS]
     run = run_ok(cluster_task(n[0], entries))
@@ -122,7 +113,7 @@ def test_change_of_one_entrys_subscriptions_updates_only_that_peer(n):
 
 def test_purge_removes_the_peer_dropped_from_the_list(n):
     entries = entries_with_subscriptions(n[1:3])
-    check = check_writes_nothing(n[0], cluster_task(n[0], entries, purge=True))
+    check = check_writes_nothing("harper_cluster", n[:1], cluster_task(n[0], entries, purge=True))
     assert [(p["peer"], p["action"]) for p in check["plan"]] == [
         (n[1].name, "none"), (n[2].name, "none"), (n[3].name, "remove")]
     assert check["diff"]["before"][n[3].name]["name"] == n[3].name

@@ -12,14 +12,13 @@ import threading
 import pytest
 
 from ansible_run import run_module
-from harper_state import connection_args, peer_connected, restarts_reported, wait_until
-from tcp_gate import TcpGate
+from harper_state import RESTART_LOG_LINE, connection_args, logged, peer_connected, restarts_reported, wait_until
+from tcp_gate import TcpGate, open_gate_on_restart
 
 pytestmark = pytest.mark.integration
 
 # Half of it (the stall) plus a restart and a reconnect must fit, with room for a loaded machine.
 WAIT_TIMEOUT = 30
-RESTART_LOG_LINE = "Restarting http_workers"
 
 
 @pytest.fixture
@@ -46,36 +45,13 @@ def join_task(module, node, peer, url, **extra):
     return args
 
 
-def _logged(node, text):
-    for path in node.log_files():
-        try:
-            with open(path) as handle:
-                if text in handle.read():
-                    return True
-        except OSError:
-            pass
-    return False
-
-
-def open_gate_on_restart(node, gate, stop):
-    def watch():
-        while not stop.is_set():
-            if _logged(node, RESTART_LOG_LINE):
-                gate.open()
-                return
-            stop.wait(0.2)
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
-
-
 @pytest.mark.parametrize("module", ["harper_node", "harper_cluster"])
 def test_stalled_sockets_restart_the_workers_once_and_connect(gated, module):
     node, peer, gate, url = gated
     check = run_module(module, join_task(module, node, peer, url, restart_stalled=True), check=True)
     assert not check.failed, check.get("msg")
     assert check.changed and check.writes() == []
-    assert gate.accepted == 0 and not _logged(node, RESTART_LOG_LINE)
+    assert gate.accepted == 0 and not logged(node, RESTART_LOG_LINE)
     stop = threading.Event()
     watcher = open_gate_on_restart(node, gate, stop)
     try:
@@ -97,7 +73,7 @@ def test_without_restart_stalled_a_stall_fails_with_a_hint(gated):
     assert gate.refused > 0
     assert "Timed out after %d s waiting for every database socket to %s" % (WAIT_TIMEOUT, peer.name) in run["msg"]
     assert "restart_stalled: true" in run["msg"]
-    assert not _logged(node, RESTART_LOG_LINE)
+    assert not logged(node, RESTART_LOG_LINE)
     # The socket is only held back: once the gate opens it connects by itself.
     gate.open()
     wait_until(lambda: peer_connected(node, peer.name), 60, "%s to connect once the gate opens" % peer.name)

@@ -202,7 +202,7 @@ class HarperNode(object):
                  mode="dev", username="admin", ops_port=DEFAULT_OPS_PORT,
                  http_port=DEFAULT_HTTP_PORT,
                  replication_port=DEFAULT_REPLICATION_PORT, executable=None,
-                 pid=None, pin_auth_port=False, replication=True):
+                 pid=None, pin_auth_port=False, replication=True, advertised_url=None):
         if mode not in MODES:
             raise ValueError("mode must be one of %s, not %r" % (MODES, mode))
         self.index = index
@@ -231,6 +231,9 @@ class HarperNode(object):
         # replication=False installs without replication.hostname and url, the
         # state in which Harper refuses every replication operation.
         self.replication = replication
+        # The replication url the node advertises, which its peers connect to; by default its own
+        # address. A test points it at a forwarder in front of the node to cut its replication.
+        self.advertised_url = advertised_url
         self._process = None
         socket_path = os.path.join(self.rootpath, "operations-server")
         if len(socket_path) > _MAX_SOCKET_PATH:
@@ -249,7 +252,7 @@ class HarperNode(object):
 
     @property
     def replication_url(self):
-        return "wss://%s:%d" % (self.ip, self.replication_port)
+        return self.advertised_url or "wss://%s:%d" % (self.ip, self.replication_port)
 
     @property
     def ports(self):
@@ -527,6 +530,9 @@ class HarperNode(object):
             "home": self.home,
             "rootpath": self.rootpath,
             "pid": self.pid,
+            "pin_auth_port": self.pin_auth_port,
+            "replication": self.replication,
+            "advertised_url": self.advertised_url,
         }
 
 
@@ -540,7 +546,8 @@ class Testbed(object):
                  password=None, version=None, ops_port=DEFAULT_OPS_PORT,
                  http_port=DEFAULT_HTTP_PORT,
                  replication_port=DEFAULT_REPLICATION_PORT, pin_auth_port=False,
-                 replication=True, nodes=None):
+                 replication=True, advertised_urls=None, nodes=None):
+        # advertised_urls: {node index from 1: the replication url that node advertises}.
         if count < 1:
             raise ValueError("count must be at least 1")
         if not ipaddress.ip_address(first_ip).is_loopback:
@@ -561,6 +568,7 @@ class Testbed(object):
                 ops_port=ops_port, http_port=http_port,
                 replication_port=replication_port, pin_auth_port=pin_auth_port,
                 replication=replication,
+                advertised_url=(advertised_urls or {}).get(i),
             )
             for i in range(1, count + 1)
         ]
@@ -653,6 +661,9 @@ class Testbed(object):
                 ops_port=n["ops_port"], http_port=n["http_port"],
                 replication_port=n["replication_port"],
                 executable=executable, pid=n["pid"],
+                pin_auth_port=n.get("pin_auth_port", False),
+                replication=n.get("replication", True),
+                advertised_url=n.get("advertised_url"),
             )
             for n in state["nodes"]
         ]

@@ -188,3 +188,11 @@ def test_url_helpers():
     assert normalize_url("WSS://Node2:9933/") == "wss://node2:9933"
     assert url_host("wss://[::1]:9933") == "::1"
     assert url_host("wss://node2") == "node2"
+
+
+def test_a_misspelt_field_is_named_with_the_field_it_leaves_missing():
+    with pytest.raises(PeerInputError) as info:
+        spec(hostname="n", subscriptions=[{"database": "data", "table": "dog", "subscribe": True, "publsh": True}])
+    assert str(info.value) == (
+        "harper_node: subscriptions[0]: unknown field 'publsh' (allowed: database, schema, table, subscribe, "
+        "publish); subscriptions[0]: 'publish' is a required field.")

@@ -1,0 +1,299 @@
+# -*- coding: utf-8 -*-
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The harper_mesh module: the membership of a whole cluster, in one run on the controller.
+
+Internal to the harperdb.cluster collection: it may change in any release.
+
+Read every member in parallel, plan (_mesh_plan), then apply at Harper's pace:
+removals first, each confirmed on every member that listed the node and sent
+again where Harper did not pass it on; then one join at a time on the seed,
+each followed by a wait, with every member polled in parallel, until the
+members joined so far all see each other connected (joins sent back to back
+race inside Harper); then updates; then a check of the whole mesh. A socket
+still down half way through a wait gets one restart of the worker threads of
+the member that holds it (restart_stalled), whichever member that is.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    WRITE_OPERATIONS,
+    HarperClient,
+    HarperError,
+    WaitTimeout,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._mesh_plan import (
+    MeshInputError,
+    parse_members,
+    peers_before_and_after,
+    plan_mesh,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
+    PeerChange,
+    PeerSpec,
+    apply_change,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+
+# Harper connects a join in about a second: poll at a pace that does not add to it.
+POLL_INTERVAL = 0.2
+# How long Harper gets to pass a removal on before it is sent to the members that still list the node.
+REMOVAL_GRACE = 5.0
+MAX_PARALLEL_READS = 16
+# A worker restart takes a few seconds; it gets at least this long, even late in a wait.
+MIN_RESTART_SECONDS = 30.0
+
+
+def _argument_spec():
+    member = dict(
+        name=dict(type="str", required=True),
+        url=dict(type="str"),
+        api_url=dict(type="str", required=True),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        token=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool"),
+        ca_path=dict(type="path"),
+        authorization=dict(type="raw", no_log=True),
+        shard=dict(type="int"),
+        subscriptions=dict(type="list", elements="dict"),
+    )
+    return dict(
+        members=dict(type="list", elements="dict", required=True, options=member),
+        verify_tls=dict(type="bool"),
+        retain_authorization=dict(type="bool"),
+        wait_timeout=dict(type="int", default=60),
+        restart_stalled=dict(type="bool", default=False),
+    )
+
+
+class MeshModule(HarperModule):
+    single_node = False
+
+    def __init__(self):
+        super(MeshModule, self).__init__(_argument_spec())
+        self.journal = []
+        self.clients = {}
+        self.restarted = []
+
+    @property
+    def writes(self):
+        return [op for op in self.journal if op.get("operation") in WRITE_OPERATIONS]
+
+    def scrub(self, text):
+        for client in self.clients.values():
+            text = client.scrub(text)
+        return text
+
+    def _client(self, member):
+        connection = dict((key, self.params[key]) for key in (
+            "username", "password", "token", "validate_certs", "ca_path"))
+        connection.update((key, value) for key, value in member.connection.items() if value is not None)
+        member.connection = connection
+        # An absent member is often stopped already: one refused read is enough to know it.
+        retries = self.params["retries"] if member.present else 0
+        return HarperClient(member.api_url, timeout=self.params["timeout"], retries=retries,
+                            journal=self.journal, label=member.name, **connection)
+
+    def run(self):
+        if self.params["wait_timeout"] <= 0:
+            self.fail("wait_timeout must be positive.")
+        try:
+            members = parse_members(self.params["members"])
+            for member in members:
+                self.clients[member.name] = self._client(member)
+            views = self.read([m.name for m in members], records=True)
+            join_options = dict((key, self.params[key]) for key in ("verify_tls", "retain_authorization")
+                                if self.params[key] is not None)
+            plan = plan_mesh(members, views, join_options)
+        except MeshInputError as exc:
+            self.fail(str(exc))
+        present = [m.name for m in members if m.present]
+        result = {"changed": plan.write_count > 0, "plan": plan.as_dict(), "restarted": self.restarted}
+        if self.diff_mode:
+            before, after = peers_before_and_after(members, views, plan)
+            result["diff"] = {"before": before, "after": after}
+        if self.check_mode:
+            result["members"] = describe(views, present)
+            return result
+        try:
+            final = self.apply(plan, present, views)
+        except HarperError as exc:
+            result["changed"] = bool(self.writes or self.restarted)
+            exc.result = result
+            raise
+        result["changed"] = bool(self.writes)
+        result["members"] = describe(final, present)
+        result["reads"] = len(self.journal) - len(self.writes)
+        return result
+
+    def read(self, names, records=False):
+        """Every named member's ClusterState, read in parallel; the error text of one that did not answer."""
+        def read_one(name):
+            try:
+                return ClusterState.read(self.clients[name], records=records)
+            except HarperError as exc:
+                return exc.message
+        if len(names) == 1:
+            return {names[0]: read_one(names[0])}
+        with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
+            futures = dict((name, pool.submit(read_one, name)) for name in names)
+        return dict((name, future.result()) for name, future in futures.items())
+
+    def apply(self, plan, present, views):
+        """Apply the plan; return the last reading of every present member."""
+        timeout = self.params["wait_timeout"]
+        for removal in plan.removals:
+            self.remove_everywhere(removal["name"], removal["on"], timeout)
+        mesh = list(plan.mesh)
+        for change in plan.joins:
+            if not self.joined_by_harper(plan.seed, change.name):
+                apply_change(self.clients[plan.seed], change)
+            mesh.append(change.name)
+            self.wait_mesh(mesh, timeout, "joining %s" % change.name)
+        for change in plan.updates:
+            apply_change(self.clients[plan.seed], change)
+        # A rerun with nothing to do and nothing down has read all it needs already.
+        if self.writes or mesh_problems(views, present)[0]:
+            return self.wait_mesh(present, timeout, "the last change" if self.writes else "the check")
+        return views
+
+    def joined_by_harper(self, seed, name):
+        """Whether an earlier join already brought name into the seed's mesh (Harper spreads membership)."""
+        states = self.read([seed, name])
+        seed_state, state = states[seed], states[name]
+        if isinstance(seed_state, str) or isinstance(state, str):
+            return False
+        return name in seed_state.connections and seed in state.connections
+
+    def remove_everywhere(self, name, holders, timeout):
+        """Remove name on the first holder, give Harper a moment to pass it on, then remove it
+        directly from each member that still lists it, and confirm it is gone from all of them."""
+        first = holders[0]
+        self._remove(first, name)
+        lingering = self._wait_gone(name, holders, min(REMOVAL_GRACE, timeout), fail=False)
+        for holder in lingering:
+            self._remove(holder, name)
+        self._wait_gone(name, holders, timeout, fail=True)
+
+    def _remove(self, holder, name):
+        spec = PeerSpec({"hostname": name}, label="removal of %s on %s" % (name, holder))
+        change = PeerChange(spec, "remove", name, {}, {}, {"hostname": name})
+        try:
+            apply_change(self.clients[holder], change)
+        except HarperError as exc:
+            # Harper passed the removal on between the reading and this write.
+            if "does not exist" not in exc.message:
+                raise
+
+    def _wait_gone(self, name, holders, timeout, fail):
+        """Holders that still list name when it is gone from all of them or timeout runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            states = self.read(holders, records=True)
+            lingering = [h for h in holders if isinstance(states[h], str) or name in states[h].peer_names()]
+            if not lingering:
+                return []
+            if time.monotonic() >= deadline:
+                if not fail:
+                    return lingering
+                raise WaitTimeout(
+                    "Timed out after %s s waiting for %s to be removed from every member: still listed by "
+                    "(or not answering) %s." % (timeout, name, ", ".join(
+                        h if not isinstance(states[h], str) else "%s (%s)" % (h, states[h]) for h in lingering)))
+            time.sleep(POLL_INTERVAL)
+
+    def wait_mesh(self, names, timeout, after):
+        """Poll every member of names until each sees all the others with every database socket
+        connected; return the last readings. With restart_stalled, a member still holding a socket
+        down after half of timeout gets one restart of its worker threads."""
+        started = time.monotonic()
+        deadline = started + timeout
+        healed = False
+        while True:
+            states = self.read(names)
+            problems, stalled = mesh_problems(states, names)
+            if not problems:
+                return states
+            now = time.monotonic()
+            if self.params["restart_stalled"] and not healed and stalled and now - started >= timeout / 2.0:
+                healed = True
+                self.restart(stalled, max(deadline - now, MIN_RESTART_SECONDS))
+                continue
+            if now >= deadline:
+                raise WaitTimeout("Harper mesh not connected %s s after %s: %s.%s" % (
+                    timeout, after, "; ".join(problems), _wait_hint(self.params["restart_stalled"], healed)))
+            time.sleep(POLL_INTERVAL)
+
+    def restart(self, names, timeout):
+        """Restart the worker threads of every named member at once, and wait until each answers."""
+        self.restarted.extend(names)
+        with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
+            futures = [pool.submit(restart_and_wait, self.clients[name], timeout) for name in names]
+        for future in futures:
+            future.result()
+
+
+def _wait_hint(restart_stalled, healed):
+    if healed:
+        return " The worker threads of the members holding those sockets were restarted once, to no avail."
+    if not restart_stalled:
+        return (" If the members are up and reach each other, a socket can be stuck by Harper's reconnect "
+                "race after a join; restart_stalled: true restarts the worker threads of the member that "
+                "holds it.")
+    return ""
+
+
+def mesh_problems(states, names):
+    """(problems, stalled): one text per member of names that does not see all the others
+    connected, and the members that hold a socket listed but not connected (the ones a restart
+    of worker threads can mend; a peer not listed yet is still being spread by Harper)."""
+    problems = []
+    stalled = []
+    for name in names:
+        state = states.get(name)
+        if state is None or isinstance(state, str):
+            problems.append("%s: not answering (%s)" % (name, state))
+            continue
+        others = [peer for peer in names if peer != name]
+        missing = [peer for peer in others if peer not in state.connections]
+        down = []
+        for peer in others:
+            if peer in missing:
+                continue
+            sockets = state.sockets(peer)
+            if not sockets:
+                down.append("%s/(no socket)" % peer)
+            down.extend("%s/%s" % (peer, s["database"]) for s in sockets if not s["connected"])
+        if missing:
+            problems.append("%s: peers missing: %s" % (name, ", ".join(missing)))
+        if down:
+            problems.append("%s: sockets not connected (peer/database): %s" % (name, ", ".join(down)))
+            stalled.append(name)
+    return problems, stalled
+
+
+def describe(states, names):
+    """Each member's view, as the result shows it."""
+    members = {}
+    for name in names:
+        state = states.get(name)
+        if state is None or isinstance(state, str):
+            members[name] = {"answering": False, "error": state}
+            continue
+        members[name] = {
+            "answering": True,
+            "peers": state.peer_names(),
+            "all_connected": not state.disconnected(),
+            "disconnected": state.disconnected(),
+        }
+    return members
