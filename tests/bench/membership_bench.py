@@ -13,7 +13,7 @@ For each cluster size N (--sizes), on fresh prod-mode nodes of this machine:
 3. The role: playbooks/site.yml on N hosts, which installs, starts, joins and
    verifies them; converge and no-change rerun, each whole and its membership
    phase (the tasks of roles/harper_cluster/tasks/mesh.yml and the files it
-   imports or includes), with the writes and reads of the role's join report.
+   imports or includes), with the writes and reads its harper_mesh task reports.
 
 On the largest size's converged cluster it then times 20 no-change
 harperdb.cluster.harper_node tasks against 20 ansible.builtin.ping tasks, and
@@ -222,6 +222,11 @@ class Timeline(object):
             return None
         return max(ends) - min(starts)
 
+    def mesh_result(self):
+        """{"operations": [write names], "reads": n} of the run's harper_mesh task, or None."""
+        found = [e for e in self.events if e["event"] == "end" and "operations" in e]
+        return {"operations": found[-1]["operations"], "reads": found[-1].get("reads")} if found else None
+
     def count(self, module, statuses=("ok", "changed")):
         """Host results of tasks of module (short name) with one of statuses."""
         return sum(1 for e in self.events if e["event"] == "end" and short_name(e["action"]) == module
@@ -413,7 +418,7 @@ class RoleHost(object):
 
 
 class RoleCluster(object):
-    """Hosts laid out by site.yml under base_dir: inventory, credentials, join reports."""
+    """Hosts laid out by site.yml under base_dir: inventory and credentials."""
 
     def __init__(self, base_dir, ips, password):
         self.base_dir = base_dir
@@ -421,7 +426,6 @@ class RoleCluster(object):
         self.password = password
         self.hosts = [RoleHost("harper-%d" % (i + 1), ip, os.path.join(base_dir, "h%d" % (i + 1))) for i, ip in enumerate(ips)]
         self.count = len(ips)
-        self.report_dir = os.path.join(base_dir, "reports")
         self.credentials = write_private(os.path.join(base_dir, "credentials.yml"),
                                          "harper_cluster_admin_password: %s\n" % json.dumps(password))
 
@@ -439,29 +443,19 @@ class RoleCluster(object):
             "harper_cluster_bind_address": "{{ ansible_host }}",
             "harper_cluster_service_manager": "harper",
             "harper_cluster_threads": 1,
-            "harper_cluster_join_report_dir": self.report_dir,
         }}}
         path = os.path.join(self.base_dir, "hosts-%d.json" % self.count)
         with open(path, "w") as handle:
             json.dump(inventory, handle, indent=2)
         return path
 
-    def reports(self):
-        return sorted(os.listdir(self.report_dir)) if os.path.isdir(self.report_dir) else []
-
     def site(self, what, timeout):
-        """Run site.yml; return (run, the join report it wrote or None)."""
-        before = set(self.reports())
+        """Run site.yml; return (run, {"operations": [write names], "reads": n} of its harper_mesh task)."""
         run = run_playbook(SITE, self.base_dir, ["-i", self.inventory(), "-e", "@" + self.credentials], timeout=timeout)
         if self.password in run.output:
             raise BenchError("%s printed the admin password" % what)
         run.check(what)
-        new = [name for name in self.reports() if name not in before]
-        report = None
-        if new:
-            with open(os.path.join(self.report_dir, new[-1])) as handle:
-                report = json.load(handle)
-        return run, report
+        return run, run.timeline.mesh_result()
 
     def clients(self):
         return [NodeClient(h.name, h.api_url, self.password) for h in self.members]
@@ -490,36 +484,28 @@ class RoleCluster(object):
 
 
 def report_writes(report):
-    if report is None or "operations" not in report:
+    if report is None:
         return None
-    return len(report["operations"] or [])
+    return len(report["operations"])
 
 
 def report_add_nodes(report):
-    if report is None or "operations" not in report:
+    if report is None:
         return None
-    return sum(1 for op in report["operations"] or [] if op.get("operation") == "add_node")
+    return report["operations"].count("add_node")
 
 
 def write_kinds(report):
-    """{operation: count} of the report's writes."""
+    """{operation: count} of the harper_mesh task's writes."""
     kinds = {}
-    for op in (report or {}).get("operations") or []:
-        kinds[op.get("operation")] = kinds.get(op.get("operation"), 0) + 1
+    for name in (report or {}).get("operations") or []:
+        kinds[name] = kinds.get(name, 0) + 1
     return kinds
 
 
 def report_reads(report):
-    """The report's read count when it has one (a number or a list of reads), else None."""
     reads = (report or {}).get("reads")
-    if isinstance(reads, bool) or reads is None:
-        return None
-    if isinstance(reads, (list, tuple)):
-        return len(reads)
-    try:
-        return int(reads)
-    except (TypeError, ValueError):
-        return None
+    return None if reads is None else int(reads)
 
 
 def measure_role(cluster, size, args, files):
@@ -835,8 +821,8 @@ def markdown(command, started, facts, harper_version, results, checks, notes, pl
         "start of the first task of `roles/harper_cluster/tasks/%s` to the last result of a task of" % PHASE_ROOT,
         "that file or of a file it imports or includes (%s), timed by the callback" % ", ".join(
             "`%s`" % name for name in phase_files()),
-        "`tests/bench/callbacks/task_timeline.py`. Writes are the `operations` of the role's join report",
-        "(`harper_cluster_join_report_dir`); reads are its `reads` when it has them, else n/a. The uri",
+        "`tests/bench/callbacks/task_timeline.py`. Writes and reads are the `operations` and `reads` that",
+        "the role's harper_mesh task returns (no join report is written, so none is timed). The uri",
         "play posts add_node for every pair of nodes; its converge and rerun are whole ansible-playbook runs.",
         "",
         "## Results",

@@ -16,7 +16,8 @@ type: aggregate
 short_description: Write one JSON line per task start and per host result
 description:
   - For benchmarks. Each line holds the event, a monotonic time in seconds, the task's name,
-    its file and line (C(task.get_path())), and for results the host and status.
+    its file and line (C(task.get_path())), and for results the host and status; a result of
+    harperdb.cluster.harper_mesh also its write names (C(operations)) and C(reads).
   - Writes to the file named by the environment variable E(TASK_TIMELINE_FILE); does nothing
     when it is unset.
 requirements:
@@ -42,7 +43,7 @@ class CallbackModule(CallbackBase):
         # Line-buffered: a run that is killed still leaves every line written so far.
         self._out = open(path, "a", buffering=1) if path else None  # pylint: disable=consider-using-with
 
-    def _write(self, event, task, host=None, status=None):
+    def _write(self, event, task, host=None, status=None, result=None):
         if self._out is None:
             return
         line = {
@@ -56,12 +57,17 @@ class CallbackModule(CallbackBase):
         if host is not None:
             line["host"] = host
             line["status"] = status
+        if result is not None and task.action.endswith("harper_mesh"):
+            # What the membership module sent: the write names and its count of reads.
+            line["operations"] = [op.get("operation") for op in result.get("operations") or []]
+            line["reads"] = result.get("reads")
         self._out.write(json.dumps(line) + "\n")
 
     def _result(self, result, status):
         if status == "ok" and result._result.get("changed"):  # pylint: disable=protected-access
             status = "changed"
-        self._write("end", result._task, result._host.get_name(), status)  # pylint: disable=protected-access
+        self._write("end", result._task, result._host.get_name(), status,  # pylint: disable=protected-access
+                    result._result)  # pylint: disable=protected-access
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._write("start", task)
