@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Join benchmark: how long joins take, and how often Harper leaves a socket stuck.
 
-Each round starts N fresh prod-mode nodes and joins them the way the role
-does: one at a time, each new node added on the first node with harper_node
+Each round starts N fresh prod-mode nodes and joins them one at a time,
+each new node added on the first node with harper_node
 (wait, and restart_stalled unless --no-restart-stalled), then a wait until
 every node so far sees every other with all sockets connected (spread by
 Harper, not by the module). It prints one line per join and a summary:
