@@ -58,11 +58,11 @@ options:
         not found, connect timeout), because Harper does not deduplicate writes.
     type: int
     default: 3
-requirements:
-  - requests
 notes:
   - The connection options can be set once for a whole play with
     C(module_defaults) and the action group C(group/harperdb.cluster.harper).
+  - The operations API is reached directly with Python's standard library; proxy environment
+    variables such as E(HTTPS_PROXY) are not used.
 """
 
     API_URL = r"""

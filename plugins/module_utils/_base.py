@@ -3,8 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The base every module of the collection is built on.
 
-It owns the connection options, the missing-library checks, one
-HarperClient per run, and the way a run ends: every result carries the write
+It owns the connection options, one HarperClient per run (several, for
+harper_mesh), and the way a run ends: every result carries the write
 operations that were sent (credentials redacted), and every HarperError ends
 as fail_json with its one-line message and no traceback.
 """
@@ -13,17 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule, env_fallback
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperClient, HarperError
-
-try:
-    import requests  # noqa: F401, pylint: disable=unused-import
-    _REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    _REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 
 def connection_argument_spec(api_url=True):
@@ -62,8 +54,6 @@ class HarperModule:
         self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
                                     mutually_exclusive=mutually_exclusive, **kwargs)
         self.params = self.module.params
-        if _REQUESTS_IMPORT_ERROR:
-            self.module.fail_json(msg=missing_required_lib("requests"), exception=_REQUESTS_IMPORT_ERROR)
         if self.params["timeout"] <= 0 or self.params["retries"] < 0:
             self.module.fail_json(msg="timeout must be positive and retries must not be negative.")
         if not self.single_node:

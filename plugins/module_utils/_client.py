@@ -4,7 +4,7 @@
 """HTTP client for Harper's operations API.
 
 Private to the collection. Every module talks to Harper through one
-HarperClient: one requests Session per module run, one POST of
+HarperClient: one keep-alive connection per node and module run (_http), one POST of
 ``{"operation": ...}`` per call. The client turns every way Harper can fail,
 including the 200 answers that hide a failure, into a HarperError whose text
 is one line a user can act on, with every credential scrubbed out.
@@ -17,10 +17,16 @@ __metaclass__ = type
 import copy
 import time
 
-try:
-    import requests
-except ImportError:
-    requests = None
+from ansible_collections.harperdb.cluster.plugins.module_utils._http import (
+    BROKEN,
+    CONNECT_TIMEOUT,
+    DNS,
+    READ_TIMEOUT,
+    REFUSED,
+    TLS,
+    Session,
+    TransportError,
+)
 
 # Harper answers 200 with this phrase when the peer side of add_node or
 # update_node failed; the local record is written anyway.
@@ -140,8 +146,7 @@ class HarperClient:
         self._secrets = [s for s in (password, token) if s]
         # Every operation sent, credentials redacted, in order.
         self.history = []
-        self.session = session or requests.Session()
-        self.session.headers["Content-Type"] = "application/json"
+        self.session = session or Session()
         if token:
             self.session.headers["Authorization"] = "Bearer " + token
         elif username:
@@ -186,11 +191,9 @@ class HarperClient:
         attempt = 0
         while True:
             try:
-                # verify is passed on each request: requests lets REQUESTS_CA_BUNDLE
-                # override a session's verify=False.
                 response = self.session.post(self.api_url, json=body, timeout=self.timeout,
                                              verify=self.session.verify)
-            except requests.exceptions.RequestException as exc:
+            except TransportError as exc:
                 if attempt < self.retries and _may_retry(exc, is_write):
                     attempt += 1
                     self._sleep(self.retry_backoff * (2 ** (attempt - 1)))
@@ -234,47 +237,36 @@ class HarperClient:
 
     def _connection_message(self, operation, exc):
         where = "%s on %s" % (operation, self.api_url)
-        detail = self.scrub(exc)
-        if _is_tls_error(exc):
+        detail = _short(self.scrub(exc.detail))
+        if exc.kind == TLS:
             return ("%s failed: the TLS certificate could not be verified (%s). Give ca_path the CA "
                     "that signed the node's certificate, or set validate_certs: false for a node with "
-                    "a self-signed certificate." % (where, _short(detail)))
-        if isinstance(exc, requests.exceptions.Timeout):
+                    "a self-signed certificate." % (where, detail))
+        if exc.kind in (CONNECT_TIMEOUT, READ_TIMEOUT):
             return ("%s failed: no answer within %s seconds. Raise timeout, or check that the node "
                     "is not overloaded." % (where, self.timeout))
-        lowered = detail.lower()
-        if ("name or service not known" in lowered or "nodename nor servname" in lowered
-                or "failed to resolve" in lowered or "name resolution" in lowered
-                or "getaddrinfo" in lowered):
+        if exc.kind == DNS:
             return ("%s failed: the host name in api_url does not resolve. Check api_url." % where)
-        if "connection refused" in lowered:
+        if exc.kind == REFUSED:
             return ("%s failed: connection refused. Check that Harper is running and that api_url "
                     "points at its operations API port (operationsApi.network.port, 9925 by "
                     "default)." % where)
-        return "%s failed: could not connect (%s). Check api_url." % (where, _short(detail))
+        if exc.kind == BROKEN:
+            return ("%s failed: the node closed the connection without an answer (%s). Check that "
+                    "api_url points at the operations API, and the node's log." % (where, detail))
+        return "%s failed: could not connect (%s). Check api_url." % (where, detail)
 
 
 def _may_retry(exc, is_write):
-    """Whether a failed request may be sent again.
+    """Whether a request that got no answer may be sent again.
 
     A write is sent again only when it surely never reached Harper (no
-    connection was made): add_node is not idempotent on the server.
+    connection was made): add_node is not idempotent on the server. A
+    certificate that does not verify will not verify the next time either.
     """
-    if _is_tls_error(exc):
+    if exc.kind == TLS:
         return False
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.exceptions.Timeout):
-        return not is_write
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc)
-        never_sent = "NewConnectionError" in text or "refused" in text or "resolve" in text
-        return never_sent or not is_write
-    return False
-
-
-def _is_tls_error(exc):
-    return isinstance(exc, requests.exceptions.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc)
+    return not exc.sent or not is_write
 
 
 def _harper_words(answer, text):
@@ -286,9 +278,5 @@ def _harper_words(answer, text):
 
 
 def _short(text):
-    """The innermost reason of a requests/urllib3 error chain."""
-    text = str(text)
-    for marker in ("Caused by ", "SSLError(", "NewConnectionError("):
-        if marker in text:
-            text = text.split(marker, 1)[1]
-    return text.strip("()'\" ")[:300]
+    """A transport error's reason, on one line and at most 300 characters."""
+    return " ".join(str(text).split()).strip("()'\" ")[:300]

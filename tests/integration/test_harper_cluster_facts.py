@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
-import requests
 
 from ansible_run import run_module, run_playbook
 from harper_state import connection_args, wait_until
@@ -176,35 +176,42 @@ def test_module_defaults_group_sets_the_connection_for_a_play(prod, tmp_path):
     assert "ok=2" in done.stdout
 
 
-def _python_without(tmp_path, missing):
-    """A Python that has requests and jsonschema, less the libraries named in missing."""
+JSONSCHEMA = ("jsonschema", "jsonschema_specifications", "referencing", "rpds", "attrs", "attr",
+              "typing_extensions.py")
+
+
+def _python_with(tmp_path, libraries):
+    """A Python with the standard library and, of the test venv's packages, only libraries."""
     venv = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     lib = tmp_path / "lib"
     lib.mkdir()
-    site = Path(requests.__file__).resolve().parents[1]
-    for name in ("requests", "urllib3", "idna", "certifi", "charset_normalizer", "jsonschema",
-                 "jsonschema_specifications", "referencing", "rpds", "attrs", "attr",
-                 "typing_extensions.py"):
-        if name not in missing and (site / name).exists():
+    site = Path(jsonschema.__file__).resolve().parents[1]
+    for name in libraries:
+        if (site / name).exists():
             (lib / name).symlink_to(site / name)
     return {"ANSIBLE_PYTHON_INTERPRETER": str(venv / "bin" / "python"), "PYTHONPATH": str(lib)}
 
 
-def test_missing_requests_gives_the_standard_message(prod, tmp_path):
-    env = _python_without(tmp_path, {"requests"})
-    run = run_module("harper_cluster_facts", connection_args(prod), env=env)
-    assert run.failed
-    assert run["msg"].startswith("Failed to import the required Python library (requests)")
+def test_the_modules_need_nothing_beyond_the_standard_library(prod, tmp_path):
+    env = _python_with(tmp_path, ())
+    facts = run_module("harper_cluster_facts", connection_args(prod), env=env)
+    assert not facts.failed, facts.get("msg")
+    join = run_module("harper_node", dict(connection_args(prod), hostname="nobody", url="wss://127.0.0.1:9"),
+                      check=True, env=env)
+    assert not join.failed, join.get("msg")
+    assert join.changed and join.writes() == []
 
 
-def test_missing_jsonschema_gives_the_standard_message(prod, tmp_path):
-    env = _python_without(tmp_path, {"jsonschema"})
-    run = run_module("harper_node", dict(connection_args(prod), hostname="nobody"), env=env)
+def test_subscriptions_need_jsonschema_and_say_so(prod, tmp_path):
+    entry = dict(connection_args(prod), hostname="nobody", url="wss://127.0.0.1:9",
+                 subscriptions=[{"database": "data", "table": "dog", "subscribe": True, "publish": True}])
+    run = run_module("harper_node", entry, check=True, env=_python_with(tmp_path, ()))
     assert run.failed
-    assert run["msg"].startswith("Failed to import the required Python library (jsonschema)")
-    # requests alone is enough for the facts module.
-    assert not run_module("harper_cluster_facts", connection_args(prod), env=env).failed
+    assert run["msg"].startswith("Failed to import the required Python library (jsonschema)"), run["msg"]
+    assert run["operations"] == []
+    with_jsonschema = run_module("harper_node", entry, check=True, env=_python_with(tmp_path / "with", JSONSCHEMA))
+    assert not with_jsonschema.failed, with_jsonschema.get("msg")
 
 
 def test_node_without_replication_settings_is_explained(testbed_factory):

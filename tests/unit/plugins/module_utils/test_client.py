@@ -9,8 +9,8 @@ __metaclass__ = type
 import json
 
 import pytest
-import requests
 
+from ansible_collections.harperdb.cluster.plugins.module_utils import _http
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     REDACTED,
     HarperClient,
@@ -151,9 +151,7 @@ def test_gives_up_after_retries():
 
 
 def test_refused_connection_is_retried_even_for_a_write_then_explained():
-    refused = requests.exceptions.ConnectionError(
-        "HTTPConnectionPool: Max retries exceeded (Caused by NewConnectionError: [Errno 111] "
-        "Connection refused)")
+    refused = _http.TransportError(_http.REFUSED, "connection refused ([Errno 111] Connection refused)")
     client, session, sleeps = client_with(refused, refused, retries=1)
     with pytest.raises(HarperError) as info:
         client.call("add_node", url="wss://b:9933")
@@ -162,7 +160,7 @@ def test_refused_connection_is_retried_even_for_a_write_then_explained():
 
 
 def test_a_write_that_may_have_arrived_is_not_sent_twice():
-    client, session, dummy_sleeps = client_with(requests.exceptions.ReadTimeout("read timed out"), retries=3, timeout=7)
+    client, session, dummy_sleeps = client_with(_http.TransportError(_http.READ_TIMEOUT, "timed out"), retries=3, timeout=7)
     with pytest.raises(HarperError) as info:
         client.call("add_node", url="wss://b:9933")
     assert len(session.posts) == 1
@@ -170,12 +168,12 @@ def test_a_write_that_may_have_arrived_is_not_sent_twice():
 
 
 def test_a_read_timeout_is_retried_for_a_read():
-    client, session, dummy_sleeps = client_with(requests.exceptions.ReadTimeout("t"), FakeResponse(200, {"a": 1}))
+    client, session, dummy_sleeps = client_with(_http.TransportError(_http.READ_TIMEOUT, "t"), FakeResponse(200, {"a": 1}))
     assert client.call("cluster_status") == {"a": 1}
 
 
 def test_tls_failure_is_explained_and_not_retried():
-    error = requests.exceptions.SSLError("[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate")
+    error = _http.TransportError(_http.TLS, "[SSL: CERTIFICATE_VERIFY_FAILED] self-signed certificate")
     client, session, dummy_sleeps = client_with(error, retries=3)
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
@@ -185,8 +183,7 @@ def test_tls_failure_is_explained_and_not_retried():
 
 
 def test_unresolvable_host_is_explained():
-    error = requests.exceptions.ConnectionError("Failed to resolve 'nosuch.invalid' ([Errno -2] Name or "
-                                                "service not known)")
+    error = _http.TransportError(_http.DNS, "failed to resolve nosuch.invalid ([Errno -2] Name or service not known)")
     client, dummy_session, dummy_sleeps = client_with(error, error, retries=1)
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
@@ -210,3 +207,14 @@ def test_poll_until_tolerates_errors_only_when_asked():
     with pytest.raises(HarperError) as info:
         poll_until(failing, 10, "the node", sleep=lambda s: None)
     assert info.value.message == "refused"
+
+
+def test_a_read_whose_connection_broke_is_sent_again_but_a_write_is_not():
+    broken = _http.TransportError(_http.BROKEN, "Remote end closed connection without response")
+    client, session, dummy_sleeps = client_with(broken, FakeResponse(200, {"a": 1}))
+    assert client.call("cluster_status") == {"a": 1}
+    client, session, dummy_sleeps = client_with(broken, retries=3)
+    with pytest.raises(HarperError) as info:
+        client.call("remove_node", hostname="b")
+    assert len(session.posts) == 1
+    assert "closed the connection without an answer" in info.value.message
