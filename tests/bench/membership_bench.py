@@ -37,7 +37,6 @@ import secrets
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,6 +53,7 @@ sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "i
 
 import harper_testbed  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_run import REPO, ansible_env  # noqa: E402  pylint: disable=wrong-import-position
+from role_cluster import RoleNode, local_inventory  # noqa: E402  pylint: disable=wrong-import-position
 
 SITE = REPO / "playbooks" / "site.yml"
 ROLE_TASKS = REPO / "roles" / "harper_cluster" / "tasks"
@@ -70,7 +70,6 @@ DEFAULT_FIRST_IP = "127.0.60.2"
 # and 127.0.2.x; a benchmark there would share ports with them.
 RESERVED_NETWORKS = (ipaddress.ip_network("127.0.0.0/24"), ipaddress.ip_network("127.0.2.0/24"))
 ADMIN = "admin"
-OPS_PORT = 9925
 POLL_SECONDS = 0.15
 PING_TASKS = 20
 TARGET_SIZE = 8
@@ -382,39 +381,12 @@ def measure_uri(size, ips, args, work_dir):
 
 # -- 3. the role -------------------------------------------------------------
 
-class RoleHost(object):
+class RoleHost(RoleNode):
+    """A host laid out by the role (its files, processes and operations API), as the role tests know it."""
+
     def __init__(self, name, ip, host_dir):
-        self.name = name
-        self.ip = ip
-        self.home = os.path.join(host_dir, "home")
-        self.root_path = os.path.join(host_dir, "hdb")
-        self.install_dir = os.path.join(host_dir, "npm")
-        self.api_url = "https://%s:%d" % (ip, OPS_PORT)
+        super().__init__(name, ip, host_dir, password=None)
         self.replication_url = "wss://%s:9933" % ip
-
-    @property
-    def program(self):
-        return os.path.join(self.install_dir, "node_modules", ".bin", "harperdb")
-
-    def pids(self):
-        """This host's Harper processes, known by the ROOTPATH the role gives them."""
-        wanted = ("ROOTPATH=" + self.root_path).encode()
-        found = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit() or int(entry) == os.getpid():
-                continue
-            try:
-                with open("/proc/%s/environ" % entry, "rb") as environ:
-                    if wanted in environ.read().split(b"\0"):
-                        found.append(int(entry))
-            except OSError:
-                continue
-        return found
-
-    def answers(self):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.settimeout(1)
-            return probe.connect_ex((self.ip, OPS_PORT)) == 0
 
 
 class RoleCluster(object):
@@ -434,16 +406,7 @@ class RoleCluster(object):
         return self.hosts[:self.count]
 
     def inventory(self):
-        hosts = dict((h.name, {"ansible_host": h.ip, "harper_cluster_home": h.home,
-                               "harper_cluster_root_path": h.root_path,
-                               "harper_cluster_install_dir": h.install_dir}) for h in self.members)
-        inventory = {"harper": {"hosts": hosts, "vars": {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": "{{ ansible_playbook_python }}",
-            "harper_cluster_bind_address": "{{ ansible_host }}",
-            "harper_cluster_service_manager": "harper",
-            "harper_cluster_threads": 1,
-        }}}
+        inventory = local_inventory(self.members)
         path = os.path.join(self.base_dir, "hosts-%d.json" % self.count)
         with open(path, "w") as handle:
             json.dump(inventory, handle, indent=2)
