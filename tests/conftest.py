@@ -11,7 +11,8 @@ tests/integration gets it too.
 
 Plugins other than modules (the inventory plugin) are found by Ansible's plugin loader, which needs
 Ansible's collection finder in this process, as ansible-test units has it. It is put in place here,
-before any test imports the collection, so that every import of it goes through the finder.
+before any test imports the collection, so that every import of it goes through the finder
+(ansible-test has it in place already).
 """
 
 import os
@@ -23,8 +24,11 @@ import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
 collection_tree.use_checkout()
 
-from ansible.plugins.loader import init_plugin_loader  # noqa: E402  pylint: disable=wrong-import-position
-from ansible.utils.collection_loader import AnsibleCollectionConfig  # noqa: E402  pylint: disable=wrong-import-position
-
-if AnsibleCollectionConfig.collection_finder is None:
-    init_plugin_loader()
+try:
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+except ImportError:  # ansible-test runs module_utils tests with module_utils alone importable
+    pass
+else:
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()

@@ -24,15 +24,16 @@ description:
     naming the member and the seeds, and in the host var C(harper_disagreements). Record fields
     come from the member's own reading when it is a seed, else from the first seed in O(seeds)
     that lists it.
-  - Host vars, all read from the cluster and marked unsafe so that Ansible never templates them
-    C(harper_node_name), C(harper_replication_url), C(harper_api_url), C(harper_shard),
+  - The host vars, all read from the cluster and marked unsafe so that Ansible never templates
+    them, are C(harper_node_name), C(harper_replication_url), C(harper_api_url), C(harper_shard),
     C(harper_subscriptions), C(harper_is_seed), C(harper_seen_by) (the seeds that list it),
     C(harper_connected), C(harper_disagreements), and C(harper_connections), a list of every
     database socket a seed reports for the member, each with C(peer), C(database),
     C(connected), C(latency), C(last_commit_confirmed), C(last_received_remote_time),
     C(last_received_local_time), C(backpressure_percent), C(last_received_status) and
     C(reported_by) (the seed that reports it; a seed reports its own sockets to each peer, another
-    seed its socket to the member).
+    seed its socket to the member). Harper 4.7 gives the last received times as HTTP dates with
+    one-second resolution (C(Sun, 29 Nov 2026 18:57:43 GMT)), as received, not converted.
   - C(harper_api_url) is the member's operations API as seen from the controller. Node records
     hold only the replication URL (C(wss://HOST:9933)), so it is built from the scheme and port of
     the first seed that lists the member and the host of the member's replication URL; a seed's
@@ -142,6 +143,7 @@ plugin: harperdb.cluster.harper
 seeds:
   - https://node1.example.com:9925
 
+---
 # two seeds, Harper's self-signed certificates, an operations API on a name of its own, the
 # member's address for SSH, groups by connection state, and a day of caching
 plugin: harperdb.cluster.harper

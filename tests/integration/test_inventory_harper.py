@@ -108,8 +108,8 @@ def test_mesh_list(mesh):
         assert all(s["last_received_local_time"] is not None for s in sockets if s["database"] == "system")
     node3 = run.hostvars("node3")
     # node3 is no seed: each seed reports its own sockets to it.
-    assert {(s["reported_by"], s["peer"]) for s in node3["harper_connections"]} == {("node1", "node1"),
-                                                                                   ("node2", "node2")}
+    reporters = {(s["reported_by"], s["peer"]) for s in node3["harper_connections"]}
+    assert reporters == {("node1", "node1"), ("node2", "node2")}
     assert "warning" not in run.stderr.lower(), run.stderr
     if ANSIBLE_VERSION >= (2, 19):
         # ansible-inventory marks the values that must never be templated: all that the cluster said.
