@@ -137,15 +137,14 @@ seealso:
 """
 
 EXAMPLES = r"""
-# cluster.harper.yml: every member of the cluster node1 belongs to, read over HTTPS with the
-# credentials in HARPER_USERNAME and HARPER_PASSWORD.
-plugin: harperdb.cluster.harper
-seeds:
-  - https://node1.example.com:9925
+# The smallest file, cluster.harper.yml: every member of the cluster node1 belongs to, read over
+# HTTPS with the credentials in HARPER_USERNAME and HARPER_PASSWORD:
+#   plugin: harperdb.cluster.harper
+#   seeds: [https://node1.example.com:9925]
 
----
-# two seeds, Harper's self-signed certificates, an operations API on a name of its own, the
-# member's address for SSH, groups by connection state, and a day of caching
+# Two seeds, Harper's self-signed certificates, an operations API on a name of its own, the
+# member's address for SSH, groups of the members with a socket down and of those each seed
+# lists, and a day of caching.
 plugin: harperdb.cluster.harper
 seeds:
   - https://node1.example.com:9925
@@ -154,11 +153,11 @@ validate_certs: false
 api_url_template: "https://{name}.ops.example.com:9925"
 compose:
   ansible_host: harper_replication_url | urlsplit('hostname')
-keyed_groups:
-  - key: harper_connected
-    prefix: harper_state
 groups:
   harper_links_down: harper_connections | rejectattr('connected') | list | length > 0
+keyed_groups:
+  - key: harper_seen_by
+    prefix: listed_by
 cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/harper-inventory

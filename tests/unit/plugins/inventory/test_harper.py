@@ -5,6 +5,7 @@
 import json
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
@@ -175,6 +176,18 @@ def test_constructed_options(tmp_path, cluster):
     assert inventory.get_host("node3").get_vars()["ansible_host"] == "node3.example.com"
     assert members(inventory, "links_down") == ["node1", "node3"]
     assert members(inventory, "seen_by_node1") == ["node1", "node2", "node3"]
+
+
+def test_the_documented_example_works(tmp_path, cluster):
+    from ansible_collections.harperdb.cluster.plugins.inventory import harper
+    example = yaml.safe_load(harper.EXAMPLES)
+    example["cache_connection"] = str(tmp_path / "cache")
+    example["seeds"] = list(MESH)
+    inventory = parse(tmp_path, example)
+    assert inventory.get_host("node3").get_vars()["ansible_host"] == "node3.example.com"
+    assert inventory.get_host("node3").get_vars()["harper_api_url"] == "https://node3.ops.example.com:9925"
+    assert members(inventory, "harper_links_down") == ["node1", "node2", "node3"]
+    assert members(inventory, "listed_by_node2") == ["node1", "node2", "node3"]
 
 
 def test_strict_fails_on_a_bad_expression(tmp_path, cluster):
