@@ -7,7 +7,7 @@ Internal to the collection: it may change in any release. The plugin reads each 
 ClusterState.read (cluster_status and system.hdb_nodes) through read_seeds(), then
 build_inventory() turns the readings into plain data (no Ansible types, so it can be cached):
 one host per member any seed knows, its vars, its groups, and one warning per thing the seeds
-disagree about or per seed that did not answer.
+disagree about or per seed that failed.
 """
 
 import re
@@ -176,7 +176,7 @@ def build_inventory(readings, api_url_template=None):
     lists it; where seeds differ, the member is still one host, with the differences in
     harper_disagreements and a warning.
     """
-    warnings = ["Seed %s did not answer, the inventory is built from the other seeds: %s"
+    warnings = ["Seed %s is left out, the inventory is built from the other seeds: %s"
                 % (reading.url, reading.error) for reading in readings if reading.error]
     answered = []
     for reading in readings:

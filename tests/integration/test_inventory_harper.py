@@ -140,7 +140,7 @@ def test_a_stopped_node_moves_to_disconnected(mesh):
         assert node3["harper_connected"] is False
         assert not any(s["connected"] for s in node3["harper_connections"])
         stderr = " ".join(run.stderr.split())
-        assert ("Seed %s did not answer, the inventory is built from the other seeds: cluster_status on %s "
+        assert ("Seed %s is left out, the inventory is built from the other seeds: cluster_status on %s "
                 "failed: connection refused." % (mesh[2].api_url, mesh[2].api_url)) in stderr
     finally:
         mesh[2].start()
@@ -185,3 +185,21 @@ def test_closed_port_fails_naming_the_seed(mesh):
     assert run.returncode != 0
     assert ("cluster_status on %s failed: connection refused. Check that Harper is running and that the seed's "
             "URL points at its operations API port" % seed) in " ".join(run.output.split())
+
+
+def test_seed_without_replication_is_explained(mesh, testbed_factory):
+    bed = testbed_factory(1, mode="dev", replication=False, password=mesh[0].password)
+    try:
+        lone = bed.nodes[0]
+        advice = ('cluster_status on %s answered without native replication ({"connections": []}). '
+                  "Replication is not configured on this node: set replication.hostname or replication.url "
+                  "in harperdb-config.yaml (REPLICATION_HOSTNAME at install) and restart it." % lone.api_url)
+        run = inventory_ok(mesh[0], lone)
+        assert run.hosts("harper_connected") == ["node1", "node2", "node3"]
+        assert ("Seed %s is left out, the inventory is built from the other seeds: %s"
+                % (lone.api_url, advice)) in " ".join(run.stderr.split())
+        alone = run_inventory(config(lone), env=credentials(mesh[0]))
+        assert alone.returncode != 0
+        assert "No seed answered. Seed %s: %s" % (lone.api_url, advice) in " ".join(alone.output.split())
+    finally:
+        bed.stop()

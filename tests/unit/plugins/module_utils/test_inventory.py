@@ -148,7 +148,7 @@ def test_a_seed_that_failed_is_a_warning_and_the_others_build_the_inventory():
     found = build_inventory([failed("https://node9.example.com:9925"), mesh_reading("node1")])
     assert sorted(found["hosts"]) == list(MESH)
     assert found["warnings"] == [
-        "Seed https://node9.example.com:9925 did not answer, the inventory is built from the other "
+        "Seed https://node9.example.com:9925 is left out, the inventory is built from the other "
         "seeds: cluster_status on https://node9.example.com:9925 failed: connection refused."]
 
 
