@@ -8,6 +8,11 @@ The collection's code imports itself by its full name
 checkout out for both (under ``ansible-test units`` it is laid out already) and points sys.path and
 ANSIBLE_COLLECTIONS_PATH at it. It lives in tests/ rather than tests/unit/ so that
 tests/integration gets it too.
+
+Plugins other than modules (the inventory plugin) are found by Ansible's plugin loader, which needs
+Ansible's collection finder in this process, as ansible-test units has it. It is put in place here,
+before any test imports the collection, so that every import of it goes through the finder
+(ansible-test has it in place already).
 """
 
 import os
@@ -18,3 +23,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 
 collection_tree.use_checkout()
+
+try:
+    from ansible.plugins.loader import init_plugin_loader
+    from ansible.utils.collection_loader import AnsibleCollectionConfig
+except ImportError:  # ansible-test runs module_utils tests with module_utils alone importable
+    pass
+else:
+    if AnsibleCollectionConfig.collection_finder is None:
+        init_plugin_loader()

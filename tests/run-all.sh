@@ -2,8 +2,8 @@
 # The whole test suite, in the order CI runs it:
 #   bash tests/run-all.sh
 # Stages: venvs, sanity + units (newest ansible-core), sanity + units (oldest supported
-# ansible-core), lint, build + install check, the facts and harper_node integration tests on the
-# oldest supported ansible-core, molecule (when scenarios exist), pytest.
+# ansible-core), lint, build + install check, the facts, harper_node and inventory integration tests
+# on the oldest supported ansible-core, molecule (when scenarios exist), pytest.
 # It stops at the first failing stage. Each stage prints a header and its wall time; the last
 # stage is pytest, so pytest's summary is the closing line (it states its own time).
 set -euo pipefail
@@ -70,9 +70,11 @@ stage "sanity + units (floor venv)" bash tests/run-sanity.sh --venv "$FLOOR_VENV
 stage "lint" bash tests/run-lint.sh --venv "$MAIN_VENV"
 stage "build + install" bash tests/run-build.sh --venv "$MAIN_VENV"
 
-# The floor runs real modules too: the client and harper_node against real nodes.
+# The floor runs real modules too: the client and harper_node against real nodes; and the
+# inventory plugin, whose values are marked unsafe differently before ansible-core 2.19.
 stage "integration (floor venv)" "$FLOOR_VENV/bin/pytest" -q -p no:cacheprovider \
-    tests/integration/test_harper_cluster_facts.py tests/integration/test_harper_node.py
+    tests/integration/test_harper_cluster_facts.py tests/integration/test_harper_node.py \
+    tests/integration/test_inventory_harper.py
 
 # Tests below run playbooks and modules: take ansible and friends from the main venv.
 export PATH="$MAIN_VENV/bin:$PATH"

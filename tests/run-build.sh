@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the collection artifact, install it into an empty collections path, and check that
-# ansible-doc reads every module in plugins/modules from that installed copy.
+# ansible-doc reads every module and inventory plugin from that installed copy.
 #   bash tests/run-build.sh [--venv DIR]    (default venv: $HARPER_VENV or .venv)
 set -euo pipefail
 # shellcheck source=tests/lib/common.sh
@@ -32,16 +32,20 @@ ansible-galaxy collection install --force -p "$ANSIBLE_COLLECTIONS_PATH" "$artif
 
 installed="$work_dir/collections/ansible_collections/$COLLECTION_NAMESPACE/$COLLECTION_NAME"
 checked=0
-for module_file in plugins/modules/*.py; do
-    module="$(basename "$module_file" .py)"
-    [[ "$module" != __init__ ]] || continue
-    fqcn="$COLLECTION_NAMESPACE.$COLLECTION_NAME.$module"
-    doc_json="$(ansible-doc --json "$fqcn")" || die "ansible-doc cannot read $fqcn from the installed collection"
+# Every module, and every inventory plugin (ansible-doc -t inventory).
+for plugin_file in plugins/modules/*.py plugins/inventory/*.py; do
+    plugin="$(basename "$plugin_file" .py)"
+    [[ "$plugin" != __init__ ]] || continue
+    plugin_type="$(basename "$(dirname "$plugin_file")")"
+    [[ "$plugin_type" == modules ]] && plugin_type=module
+    fqcn="$COLLECTION_NAMESPACE.$COLLECTION_NAME.$plugin"
+    doc_json="$(ansible-doc -t "$plugin_type" --json "$fqcn")" \
+        || die "ansible-doc cannot read the $plugin_type $fqcn from the installed collection"
     doc_file="$(python -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]]["doc"]["filename"])' \
         "$fqcn" <<<"$doc_json")"
     [[ "$doc_file" == "$installed"/* ]] || die "ansible-doc read $fqcn from $doc_file, not from $installed"
-    log "ok: ansible-doc $fqcn"
+    log "ok: ansible-doc -t $plugin_type $fqcn"
     checked=$((checked + 1))
 done
 ((checked > 0)) || die "no modules found in plugins/modules"
-log "built $(basename "$artifact"), installed it, and read the docs of $checked module(s)"
+log "built $(basename "$artifact"), installed it, and read the docs of $checked plugin(s)"

@@ -108,3 +108,52 @@ def run_module(module, args, check=False, diff=False, verbosity=0, env=None):
                                  % (done.returncode, done.stdout[-3000:], done.stderr[-3000:]))
         result = json.loads(result_file.read_text())
     return ModuleRun(result, done.stdout, done.stderr, done.returncode)
+
+
+class InventoryRun:
+    """What ansible-inventory printed for one inventory file: --list parsed, or --graph as text.
+
+    --list marks a value that must never be templated as {"__ansible_unsafe": value}; listing
+    holds the bare values, and unsafe the values that were so marked.
+    """
+
+    def __init__(self, done, graph):
+        self.stdout = done.stdout
+        self.stderr = done.stderr
+        self.returncode = done.returncode
+        self.unsafe = []
+        self.listing = None
+        if done.returncode == 0 and not graph:
+            self.listing = json.loads(done.stdout, object_hook=self._bare)
+
+    def _bare(self, mapping):
+        if list(mapping) == ["__ansible_unsafe"]:
+            self.unsafe.append(mapping["__ansible_unsafe"])
+            return mapping["__ansible_unsafe"]
+        return mapping
+
+    @property
+    def output(self):
+        return self.stdout + self.stderr
+
+    def hostvars(self, host):
+        return self.listing["_meta"]["hostvars"][host]
+
+    def hosts(self, group):
+        """The hosts directly in group (an absent group has none)."""
+        return sorted((self.listing.get(group) or {}).get("hosts") or [])
+
+
+def run_inventory(config, graph=False, env=None, name="cluster.harper.yml", args=(), timeout=120):
+    """Write config (a dict) to a file called name and run ansible-inventory on it with --list,
+    or --graph; return an InventoryRun. A source that fails to parse fails the command."""
+    with tempfile.TemporaryDirectory(prefix="harper-inventory-") as tmp:
+        source = Path(tmp) / name
+        source.write_text(json.dumps(config))
+        command = [str(_BIN / "ansible-inventory"), "-i", str(source), "--graph" if graph else "--list"]
+        command.extend(args)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False,
+                              stdin=subprocess.DEVNULL,
+                              env=ansible_env(dict({"ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "true"},
+                                                   **(env or {}))))
+    return InventoryRun(done, graph)
