@@ -44,7 +44,7 @@ RETRY_STATUS_CODES = (502, 503, 504)
 WRITE_OPERATIONS = frozenset((
     "add_node", "update_node", "remove_node", "configure_cluster",
     "cluster_set_routes", "cluster_delete_routes", "set_configuration",
-    "restart", "restart_service", "create_table", "insert",
+    "restart", "restart_service", "create_table", "insert", "update",
 ))
 _SECRET_KEYS = ("password", "authorization", "token", "operation_token", "refresh_token")
 

@@ -105,19 +105,21 @@ def parse_members(entries):
 class MeshPlan:
     """What harper_mesh will do, in the order it does it."""
 
-    def __init__(self, seed, mesh, joins, removals, updates, unmanaged, absent_unreachable):
+    def __init__(self, seed, mesh, joins, removals, updates, unmanaged, absent_unreachable, own_shards=()):
         self.seed = seed
         self.mesh = mesh
         self.joins = joins
         self.removals = removals
         self.updates = updates
+        # [{"name", "before", "after"}]: members whose own record has another shard than given.
+        self.own_shards = list(own_shards)
         self.unmanaged = unmanaged
         self.absent_unreachable = absent_unreachable
 
     @property
     def write_count(self):
-        """Writes the plan needs at least: one per join, removal and update."""
-        return len(self.joins) + len(self.removals) + len(self.updates)
+        """Writes the plan needs at least: one per join, removal, update and own record."""
+        return len(self.joins) + len(self.removals) + len(self.updates) + len(self.own_shards)
 
     def as_dict(self):
         return {
@@ -126,6 +128,7 @@ class MeshPlan:
             "join": [change.name for change in self.joins],
             "remove": [dict(removal) for removal in self.removals],
             "update": [change.as_dict() for change in self.updates],
+            "own_shard": [dict(change) for change in self.own_shards],
             "unmanaged_peers": dict(self.unmanaged),
             "absent_not_answering": list(self.absent_unreachable),
         }
@@ -188,6 +191,16 @@ def plan_mesh(members, views, join_options=None):
             if change.action is not None:
                 updates.append(change)
 
+    # Measured on 4.7.29: a node restarted with a new replication.shard writes the new shard to
+    # the other nodes' copy of its record, but its own copy keeps the old one (until it restarts
+    # again). A member that has no record of itself yet is not joined: Harper writes the record,
+    # from its config, when it joins.
+    own_shards = []
+    for member in present:
+        own = views[member.name].own_record
+        if member.shard is not None and own and own.get("shard") != member.shard:
+            own_shards.append({"name": member.name, "before": own.get("shard"), "after": member.shard})
+
     removals = []
     for member in absent:
         holders = [name for name in names if member.name in views[name].peer_names()]
@@ -201,7 +214,7 @@ def plan_mesh(members, views, join_options=None):
         if strangers:
             unmanaged[name] = strangers
     absent_unreachable = [m.name for m in absent if not _answered(views.get(m.name))]
-    return MeshPlan(seed, largest, joins, removals, updates, unmanaged, absent_unreachable)
+    return MeshPlan(seed, largest, joins, removals, updates, unmanaged, absent_unreachable, own_shards)
 
 
 def _answered(view):

@@ -28,6 +28,10 @@ description:
   - O(members[].shard) and O(members[].subscriptions) are sent with the join, and kept up to date
     with C(update_node) on the seed's record of each member, compared field by field as
     M(harperdb.cluster.harper_node) compares one peer.
+  - A member's record of itself is given O(members[].shard) with an C(update) of
+    C(system.hdb_nodes) on that member. A node restarted with a new C(replication.shard) passes the
+    new shard to the others but can keep the old one in its own copy, and the seed's own shard is
+    set no other way. A member not joined yet has no such record; Harper writes it at the join.
   - Ends with a check of the whole mesh; with O(restart_stalled=true) a member still holding a
     socket down half way through a wait has its worker threads restarted once, whichever member it
     is.
@@ -179,7 +183,9 @@ plan:
     - What the task does (in check mode, would do), in order. C(seed) is the member the joins are
       sent to; C(mesh) the members already in its mesh; C(join) the members joined to it; C(remove)
       each absent member with the members that listed it (C(on)); C(update) the seed's records of
-      members brought up to date, each with C(before) and C(after); C(unmanaged_peers) per member
+      members brought up to date, each with C(before) and C(after); C(own_shard) the members whose
+      record of themselves gets the shard of O(members[].shard) (C(name), C(before), C(after));
+      C(unmanaged_peers) per member
       the peers that O(members) does not name; C(absent_not_answering) the absent members that did
       not answer.
   returned: always
@@ -190,6 +196,7 @@ plan:
     join: [node3.example.com]
     remove: [{name: node4.example.com, "on": [node1.example.com, node2.example.com]}]
     update: []
+    own_shard: []
     unmanaged_peers: {}
     absent_not_answering: [node4.example.com]
 members:

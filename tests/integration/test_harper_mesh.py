@@ -1,9 +1,9 @@
 """harper_mesh against real Harper nodes in prod mode.
 
 The tests run in file order as one story on one 4-node test bed: three fresh
-nodes become one mesh, a rerun writes nothing, a fourth node joins, one node
-leaves. Every step runs in check mode first, which must leave every node as it
-was. Two more beds stall a socket on a member other than the seed, and cut
+nodes become one mesh, a rerun writes nothing, a fourth node joins, a shard
+given for the seed reaches its own record, one node leaves. Every step runs in
+check mode first, which must leave every node as it was. Two more beds stall a socket on a member other than the seed, and cut
 replication so that a removal is not passed on, and see the module mend both.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 import harper_testbed
 from ansible_run import run_module
-from harper_state import check_writes_nothing, read_records, replicate_and_read_back
+from harper_state import check_writes_nothing, read_records, replicate_and_read_back, wait_until
 from tcp_gate import TcpGate, open_gate_on_restart
 
 pytestmark = pytest.mark.integration
@@ -129,6 +129,23 @@ def test_no_password_reaches_the_output_at_vvv_with_diff(n):
     assert not run.changed
     assert n[0].password not in run.output
     assert n[0].password not in str(run.result)
+
+
+def test_a_shard_given_for_the_seed_is_written_to_its_own_record_and_reaches_every_node(n):
+    # The seed's shard is on no other member's record that update_node could set: harper_mesh
+    # updates the seed's record of itself, which replicates.
+    task = mesh_task(n)
+    task["members"][0]["shard"] = 3
+    check = check_writes_nothing("harper_mesh", n, task)
+    assert check["plan"]["own_shard"] == [{"name": n[0].name, "before": None, "after": 3}]
+    assert check["plan"]["update"] == []
+    run = run_ok(task)
+    assert joins_of(run) == [(n[0].name, "update", None)]
+    for node in n:
+        wait_until(lambda node=node: read_records(node)[n[0].name].get("shard") == 3, 30,
+                   "%s to hold shard 3 in its record of %s" % (node.name, n[0].name))
+    rerun = run_ok(task)
+    assert not rerun.changed and rerun.writes() == []
 
 
 def test_a_member_marked_absent_is_removed_from_every_member(n):

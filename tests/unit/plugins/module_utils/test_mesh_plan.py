@@ -212,3 +212,21 @@ def test_a_member_without_credentials_joins_with_the_authorization_given():
     entries = [member("a"), dict(member("b"), password=None, authorization="Basic abc")]
     result = plan(entries, mesh_views([], others="ab"))
     assert result.joins[0].body["authorization"] == "Basic abc"
+
+
+def test_a_member_whose_own_record_has_another_shard_gets_its_own_record_updated():
+    entries = [member("a", shard=1), member("b", shard=2), member("c")]
+    views = mesh_views("abc")
+    views["a"].records["a"]["shard"] = 1   # as given: nothing to do
+    views["b"].records["b"]["shard"] = 1   # moved to 2, its own copy kept 1
+    result = plan(entries, views)
+    assert result.own_shards == [{"name": "b", "before": 1, "after": 2}]
+    assert result.as_dict()["own_shard"] == [{"name": "b", "before": 1, "after": 2}]
+    assert result.write_count == 1 + len(result.updates)
+
+
+def test_a_member_without_a_record_of_itself_is_left_to_harper():
+    entries = [member("a", shard=1), member("b", shard=2)]
+    views = {"a": view("a"), "b": ClusterState({"type": "cluster-status", "node_name": "b", "connections": []}, [])}
+    result = plan(entries, views)
+    assert [change["name"] for change in result.own_shards] == ["a"]
