@@ -24,7 +24,8 @@ class Recorder(BaseHTTPRequestHandler):
         server = self.server
         server.seen.append({"body": body, "authorization": self.headers.get("Authorization"),
                             "content_type": self.headers.get("Content-Type"),
-                            "connection": id(self.connection)})
+                            # The client's address and port, not id(): a closed socket's id can be reused.
+                            "connection": self.client_address})
         if body.get("sleep"):
             server.release.wait(5)
         answer = json.dumps({"echo": body}).encode()
