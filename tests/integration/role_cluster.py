@@ -142,16 +142,23 @@ class Cluster(object):
         self.group_vars = dict(group_vars or {})
         self.password = secrets.token_urlsafe(24)
         first = ipaddress.ip_address(first_ip)
-        self.nodes = [RoleNode(name, str(first + index), os.path.join(base_dir, "h%d" % (index + 1)), self.password)
+        self.all_nodes = [RoleNode(name, str(first + index), os.path.join(base_dir, "h%d" % (index + 1)), self.password)
                       for index, name in enumerate(self.hosts)]
-        self.by_name = dict((node.name, node) for node in self.nodes)
+        self.by_name = dict((node.name, node) for node in self.all_nodes)
         self.report_dir = os.path.join(base_dir, "reports")
         self.credentials = os.path.join(base_dir, "credentials.yml")
         fd = os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as credentials:
             credentials.write("harper_cluster_admin_password: %s\n" % json.dumps(self.password))
         self.absent = set()
+        # Hosts left out of the inventory for now (a host that is yet to be added).
+        self.left_out = set()
         self.timings = {}
+
+    @property
+    def nodes(self):
+        """The hosts in the inventory (all but the ones left out)."""
+        return [node for node in self.all_nodes if node.name not in self.left_out]
 
     def write_inventory(self):
         inventory = local_inventory(self.nodes, self.host_vars, dict(self.group_vars, harper_cluster_join_report_dir=self.report_dir))
@@ -177,7 +184,7 @@ class Cluster(object):
         if new:
             with open(os.path.join(self.report_dir, new[-1])) as handle:
                 report = json.load(handle)
-        run = SiteRun(done, report, time.monotonic() - started, self.hosts)
+        run = SiteRun(done, report, time.monotonic() - started, [name for name in self.hosts if name not in self.left_out])
         # Every run, at every verbosity, must keep the password to itself.
         leaks = [line.replace(self.password, "<PASSWORD>")[:400]
                  for line in run.output.splitlines() if self.password in line]
@@ -245,7 +252,7 @@ def stop_everything(cluster):
     Raises the first problem only after every node is down.
     """
     errors = []
-    if any(os.path.exists(node.program) for node in cluster.nodes):
+    if any(os.path.exists(node.program) for node in cluster.all_nodes):
         cluster.absent.clear()
         try:
             run = cluster.run("-e", "harper_cluster_state=absent")
@@ -253,16 +260,16 @@ def stop_everything(cluster):
             run.assert_ok()
         except AssertionError as exc:
             errors.append(exc)
-    for node in cluster.nodes:
+    for node in cluster.all_nodes:
         if node.pids():
             node.harperdb_stop()
-    for node in cluster.nodes:
+    for node in cluster.all_nodes:
         try:
             wait_stopped(node)
         except AssertionError as exc:
             errors.append(exc)
             node.kill()
-    leftovers = dict((node.name, node.pids()) for node in cluster.nodes if node.pids())
+    leftovers = dict((node.name, node.pids()) for node in cluster.all_nodes if node.pids())
     assert not leftovers, "Harper processes of this test still run: %s" % leftovers
     if errors:
         raise errors[0]
@@ -281,8 +288,8 @@ def laid_out_cluster(address_allocator, hosts, label, **kwargs):
         yield bed
         stop_everything(bed)
     finally:
-        if any(node.pids() for node in bed.nodes):  # the story or its teardown broke off
-            for node in bed.nodes:
+        if any(node.pids() for node in bed.all_nodes):  # the story or its teardown broke off
+            for node in bed.all_nodes:
                 node.kill()
         shutil.rmtree(base_dir, ignore_errors=True)
         bed.timings["module total"] = round(time.monotonic() - started, 1)

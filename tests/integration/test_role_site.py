@@ -4,8 +4,9 @@
 
 One story in file order on three hosts of this machine (connection local, one
 loopback address each, prod mode, a random admin password in an extra-vars
-file): first run, rerun at -vvv, a node stopped under a run limited to the
-others, recovery, scale in, and a final run that stops every node. Each host
+file): first run, rerun at -vvv, check mode with a new host and with a host
+marked absent (nothing changes on any node), a node stopped under a run limited
+to the others, recovery, scale in, and a final run that stops every node. Each host
 gets its own npm install of harperdb; the role runs npm with the caller's HOME,
 so every install after the first on a machine takes the package files from
 npm's own cache (~/.npm) instead of downloading them again.
@@ -14,20 +15,35 @@ What the role did is read from its join reports and the PLAY RECAP; what the
 cluster is is read from each node over HTTP, without the collection's code.
 """
 
+import os
+
 import pytest
 
-from harper_state import replicate_and_read_back
+from harper_state import read_records, replicate_and_read_back
 from role_cluster import laid_out_cluster, mesh_problems, wait_stopped
 
 pytestmark = pytest.mark.integration
 
 HOSTS = ("harper-1", "harper-2", "harper-3")
+# A host that only a check-mode run sees in the inventory.
+NEW_HOST = "harper-4"
 
 
 @pytest.fixture(scope="module")
 def cluster(address_allocator):
-    with laid_out_cluster(address_allocator, HOSTS, "test_role_site") as bed:
+    with laid_out_cluster(address_allocator, HOSTS + (NEW_HOST,), "test_role_site") as bed:
+        bed.left_out.add(NEW_HOST)
         yield bed
+
+
+def cluster_state(nodes):
+    """Every node's harperdb-config.yaml and node records, to compare before and after a check."""
+    state = {}
+    for node in nodes:
+        with open(os.path.join(node.root_path, "harperdb-config.yaml")) as handle:
+            config = handle.read()
+        state[node.name] = (config, read_records(node, timestamps=True))
+    return state
 
 
 def test_first_run_joins_the_hosts_with_two_writes(cluster):
@@ -50,6 +66,38 @@ def test_rerun_at_vvv_changes_nothing_and_hides_the_password(cluster):
     assert run.changed() == dict.fromkeys(HOSTS, 0), run.tail()
     assert run.count("add_node") == 0, run.report
     assert mesh_problems(cluster.nodes) == []
+
+
+def test_check_mode_with_a_new_host_reports_its_join_and_changes_nothing(cluster):
+    members = [cluster.by_name[name] for name in HOSTS]
+    before = cluster_state(members)
+    cluster.left_out.discard(NEW_HOST)
+    try:
+        run = cluster.run("--check", "--diff")
+    finally:
+        cluster.left_out.add(NEW_HOST)
+    cluster.timings["check mode, new host"] = round(run.seconds, 1)
+    assert run.returncode == 0, run.tail()
+    assert run.changed()[NEW_HOST] > 0 and all(run.changed()[name] == 0 for name in HOSTS), run.tail()
+    assert "Check mode: Harper does not run on %s, so it was not read; a real run would start it there first." \
+        % NEW_HOST in run.output, run.tail()
+    assert "joined ['%s'] (0 add_node)" % NEW_HOST in run.output, run.tail()
+    assert cluster_state(members) == before
+    assert not os.path.exists(cluster.by_name[NEW_HOST].home), "check mode created the new host's files"
+
+
+def test_check_mode_with_a_host_marked_absent_reports_its_removal_and_changes_nothing(cluster):
+    before = cluster_state(cluster.by_name[name] for name in HOSTS)
+    cluster.absent.add("harper-2")
+    try:
+        run = cluster.run("--check", "--diff")
+    finally:
+        cluster.absent.discard("harper-2")
+    cluster.timings["check mode, host absent"] = round(run.seconds, 1)
+    assert run.returncode == 0, run.tail()
+    assert "removed ['harper-2'] (0 remove_node)" in run.output, run.tail()
+    assert cluster_state(cluster.by_name[name] for name in HOSTS) == before
+    assert mesh_problems([cluster.by_name[name] for name in HOSTS]) == []
 
 
 def test_a_run_limited_to_the_others_leaves_a_stopped_node_alone(cluster):
