@@ -143,7 +143,7 @@ class Cluster(object):
         self.password = secrets.token_urlsafe(24)
         first = ipaddress.ip_address(first_ip)
         self.all_nodes = [RoleNode(name, str(first + index), os.path.join(base_dir, "h%d" % (index + 1)), self.password)
-                      for index, name in enumerate(self.hosts)]
+                          for index, name in enumerate(self.hosts)]
         self.by_name = dict((node.name, node) for node in self.all_nodes)
         self.report_dir = os.path.join(base_dir, "reports")
         self.credentials = os.path.join(base_dir, "credentials.yml")
