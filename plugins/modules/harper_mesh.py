@@ -106,7 +106,10 @@ options:
           - Defaults to the member's own connection credentials. Never compared, never returned.
         type: raw
       shard:
-        description: The shard the node belongs to, on the seed's record of it.
+        description:
+          - The shard the node belongs to, on the seed's record of it and on the node's record of itself.
+          - Harper reads a node's own shard from C(replication.shard) in its configuration, which this module
+            does not change (the C(harperdb.cluster.harper_cluster) role sets both).
         type: int
       subscriptions:
         description:
