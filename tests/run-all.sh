@@ -90,5 +90,6 @@ done
 ((${#pytest_paths[@]})) || die "neither tests/unit nor tests/integration exists"
 header "pytest ${pytest_paths[*]}"
 # pytest's exit status (5 when it collected nothing) is the suite's, its summary the last line
-# (the EXIT trap prints nothing).
-pytest "${pytest_paths[@]}"
+# (the EXIT trap prints nothing). The reliability runs are a command of their own:
+# tests/run-reliability.sh.
+pytest -m "not reliability" "${pytest_paths[@]}"

@@ -17,6 +17,11 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "integration: needs real Harper nodes (npm, loopback addresses)"
     )
+    config.addinivalue_line(
+        "markers",
+        "reliability: fault, loop and live property runs that take longer than the test command "
+        "allows; tests/run-reliability.sh runs them, tests/run-all.sh leaves them out",
+    )
 
 
 class AddressAllocator(object):
