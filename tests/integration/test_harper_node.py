@@ -233,6 +233,9 @@ def test_join_without_waiting_and_retained_credentials_stay_hidden(n):
     # Harper keeps the credentials on the record; neither harper_node nor the facts show them.
     assert "authorization" in read_records(n[0])[n[3].name]
     wait_until(lambda: peer_connected(n[0], n[3].name), 60, "node1 to connect to node4")
+    # Harper #2205 reports that a dict authorization with retain_authorization sends the header
+    # "[object Object]" and leaves the pair half-connected: both directions must connect.
+    wait_until(lambda: peer_connected(n[3], n[0].name), 60, "node4 to connect to node1")
     again = run_module("harper_node", args, verbosity=3)
     assert not again.changed and again.writes() == []
     facts = run_module("harper_cluster_facts", connection_args(n[0]), verbosity=3)

@@ -4,7 +4,7 @@
 
 One story in file order on three hosts of this machine (connection local, one
 loopback address each, prod mode, a random admin password in an extra-vars
-file): first run, rerun at -vvv, check mode with a new host and with a host
+file): first run, rerun at -vvv, check mode with nothing to do, with a new host and with a host
 marked absent (nothing changes on any node), a node stopped under a run limited
 to the others, recovery, scale in, and a final run that stops every node. Each host
 gets its own npm install of harperdb; the role runs npm with the caller's HOME,
@@ -66,6 +66,16 @@ def test_rerun_at_vvv_changes_nothing_and_hides_the_password(cluster):
     assert run.changed() == dict.fromkeys(HOSTS, 0), run.tail()
     assert run.count("add_node") == 0, run.report
     assert mesh_problems(cluster.nodes) == []
+
+
+def test_check_mode_on_the_converged_cluster_has_nothing_to_do(cluster):
+    members = [cluster.by_name[name] for name in HOSTS]
+    before = cluster_state(members)
+    run = cluster.run("--check", "--diff")
+    cluster.timings["check mode, converged"] = round(run.seconds, 1)
+    assert run.returncode == 0, run.tail()
+    assert run.changed() == dict.fromkeys(HOSTS, 0), run.tail()
+    assert cluster_state(members) == before
 
 
 def test_check_mode_with_a_new_host_reports_its_join_and_changes_nothing(cluster):
