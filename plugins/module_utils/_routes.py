@@ -204,8 +204,6 @@ class RoutesModule(HarperModule):
             if params["exclusive"] and params["state"] == "absent":
                 raise RouteInputError("exclusive: true makes the node's routes exactly the list given; "
                                       "it cannot be combined with state: absent.")
-            if params["restart_timeout"] <= 0:
-                raise RouteInputError("restart_timeout must be positive.")
             wanted = parse_routes(params["routes"])
         except RouteInputError as exc:
             self.fail(str(exc))
