@@ -33,8 +33,10 @@ class Target:
     """What valid values point at. nodes: (name, api_url) of the node under test first, then its
     would-be peers; each node's replication url is wss://NAME:9933 unless urls says otherwise."""
 
-    def __init__(self, nodes, username, password, urls=None):
+    def __init__(self, nodes, username, password, urls=None, max_retries=3):
         self.nodes = list(nodes)
+        # Retries pause 1, 2, 4 s against a node that refuses: the live test keeps them few.
+        self.max_retries = max_retries
         self.username = username
         self.password = password
         self.urls = dict(urls or {})
@@ -120,7 +122,7 @@ def connection_options(target, api_url=True, max_timeout=120):
         ca_path=Opt(one_of(good(st.sampled_from(("/nonexistent/ca.pem", "/etc/hostname", "~/ca.pem"))),
                            good(st.text(max_size=6)))),
         timeout=integer(1, max_timeout, "not positive", limit=MAX_SECONDS),
-        retries=integer(0, 3, "negative", limit=MAX_RETRIES),
+        retries=integer(0, target.max_retries, "negative", limit=MAX_RETRIES),
     )
     if api_url:
         options["api_url"] = api_url_option(target)
