@@ -58,7 +58,7 @@ NAMES = ("n1", "n2", "n3")
 DOWN = "n4"
 TARGET = bad_input.Target([(name, "http://%s:9925" % name) for name in NAMES + (DOWN,)], USERNAME, PASSWORD)
 # Examples per module; HARPER_PROPERTY_EXAMPLES raises it for a longer search.
-EXAMPLES = int(os.environ.get("HARPER_PROPERTY_EXAMPLES", "40"))
+PER_MODULE = int(os.environ.get("HARPER_PROPERTY_EXAMPLES", "40"))
 # A run that sends more requests than this is stuck in a loop.
 MAX_REQUESTS = 400
 
@@ -336,7 +336,7 @@ def report_counts():
         print("%s: %d inputs: %s" % (name, sum(counts.values()), ", ".join(
             "%s %s %d" % (kind, outcome, number) for (kind, outcome), number in sorted(counts.items()))))
 
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=False,
+SETTINGS = settings(max_examples=PER_MODULE, deadline=None, database=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
 
