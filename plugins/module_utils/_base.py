@@ -106,14 +106,14 @@ class HarperModule:
         mutually_exclusive = [("token", "username"), ("token", "password")]
         mutually_exclusive.extend(kwargs.pop("mutually_exclusive", []))
         self.module = _AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                                    mutually_exclusive=mutually_exclusive, **kwargs)
+                                     mutually_exclusive=mutually_exclusive, **kwargs)
         self.params = self.module.params
         for key in ("timeout", "retries", "wait_timeout", "restart_timeout"):
             # An option set to null is an option left out.
             if key in spec and self.params[key] is None:
                 self.params[key] = spec[key]["default"]
-        problems = bounds_problems(self.params, ["timeout"] + [key for key in ("wait_timeout", "restart_timeout")
-                                                              if key in argument_spec])
+        timeouts = ["timeout"] + [key for key in ("wait_timeout", "restart_timeout") if key in argument_spec]
+        problems = bounds_problems(self.params, timeouts)
         if not 0 <= self.params["retries"] <= MAX_RETRIES:
             problems.append("retries must be between 0 and %d, got %s" % (MAX_RETRIES, self.params["retries"]))
         if problems:

@@ -144,7 +144,7 @@ def api_url_problem(api_url):
         return "api_url %r contains a space or a control character" % api_url
     try:
         parts = urlsplit(api_url)
-        parts.port  # pylint: disable=pointless-statement  (raises ValueError for a bad port)
+        port = parts.port  # raises ValueError for a port that is no number from 0 to 65535
     except ValueError as exc:
         return "api_url %r is not a url (%s)" % (api_url, exc)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
@@ -152,7 +152,7 @@ def api_url_problem(api_url):
     if parts.username is not None or parts.query or parts.fragment:
         return ("api_url %r holds credentials, a query or a fragment; give username and password "
                 "(or token) as options" % api_url)
-    if parts.port == 0:
+    if port == 0:
         return "api_url %r has port 0" % api_url
     return None
 

@@ -342,8 +342,8 @@ def mesh_case(draw, target):
     entries = listing(_entry(lambda broken: member_entry(target, broken)), max_size=4, min_size=1,
                       unique_by=lambda member: str(member.get("name")))
     options.update(
-        members=Opt(entries.valid, one_of(entries.invalid, bad(st.sampled_from(([], "n1", [1])),
-                                                                "not a list of members"))),
+        members=Opt(entries.valid, one_of(entries.invalid,
+                                          bad(st.sampled_from(([], "n1", [1])), "not a list of members"))),
         verify_tls=boolean(), retain_authorization=boolean(), wait_timeout=_wait_timeout(),
         restart_stalled=boolean(),
         api_url=Opt(st.nothing(), bad(st.just(target.api_url), "api_url is not an option of harper_mesh")))

@@ -336,6 +336,7 @@ def report_counts():
         print("%s: %d inputs: %s" % (name, sum(counts.values()), ", ".join(
             "%s %s %d" % (kind, outcome, number) for (kind, outcome), number in sorted(counts.items()))))
 
+
 SETTINGS = settings(max_examples=PER_MODULE, deadline=None, database=None, derandomize=False,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                            HealthCheck.filter_too_much])
