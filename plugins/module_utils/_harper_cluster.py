@@ -60,7 +60,8 @@ def parse_connections(entries):
             if key in seen:
                 problems.append("%s: names the same peer as %s (%s %s); list each peer once"
                                 % (spec.label, seen[key], key[0], key[1]))
-            seen.setdefault(key, spec.label)
+                break
+            seen[key] = spec.label
         specs.append(spec)
     if problems:
         raise PeerInputError("%s." % "; ".join(problems))

@@ -113,7 +113,8 @@ def parse_members(entries):
             if (field, value) in seen:
                 problems.append("%s: the same %s as %s (%s); list each member once"
                                 % (member.label, field, seen[(field, value)], value))
-            seen.setdefault((field, value), member.label)
+                break
+            seen[(field, value)] = member.label
         members.append(member)
     if problems:
         raise MeshInputError("%s." % "; ".join(problems))

@@ -422,3 +422,11 @@ def test_every_error_is_named_before_any_request(module, args, expected):
         assert fragment in result["msg"]
     assert world.requests == []
     assert PASSWORD not in text and "Other-pw-1" not in text
+
+
+def test_a_repeated_entry_is_named_once_with_the_entry_it_repeats():
+    entry = {"hostname": "n2", "url": "wss://n2:9933"}
+    outcome, result, dummy_text = run(harper_cluster, dict(LOGIN, connections=[entry, dict(entry)]), FakeWorld())
+    assert outcome == "fail"
+    assert result["msg"] == ("connections[1]: names the same peer as connections[0] (hostname n2); list each "
+                             "peer once.")
