@@ -323,9 +323,10 @@ def _may_retry(exc, is_write):
 
     A write is sent again only when it surely never reached Harper (no
     connection was made): add_node is not idempotent on the server. A
-    certificate that does not verify will not verify the next time either.
+    certificate that does not verify will not verify the next time either, nor
+    will a CA file load or a request be built that could not be the first time.
     """
-    if exc.kind == TLS:
+    if exc.kind in (TLS, CA_FILE, INVALID):
         return False
     return not exc.sent or not is_write
 
