@@ -22,8 +22,8 @@ __metaclass__ = type
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
-    authorization_problem,
     PeerSpec,
+    authorization_problem,
     plan_join,
     plan_present,
 )
