@@ -47,7 +47,7 @@ options:
     type: path
   timeout:
     description:
-      - Seconds to wait for each answer of the operations API.
+      - Seconds to wait for each answer of the operations API, from 1 to 86400.
     type: int
     default: 30
   retries:
@@ -56,6 +56,7 @@ options:
         answer, waiting 1, 2, 4, ... seconds in between.
       - A write is sent again only when it cannot have reached the node (connection refused, host
         not found, connect timeout), because Harper does not deduplicate writes.
+      - From 0 to 10.
     type: int
     default: 3
 notes:

@@ -14,8 +14,18 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
+from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperClient, HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    HarperClient,
+    HarperError,
+    collect_secrets,
+)
+
+# The largest timeout, in seconds, and retries a module accepts: past them a wait or a retry loop
+# would run for days, and a socket cannot take the timeout.
+MAX_SECONDS = 86400
+MAX_RETRIES = 10
 
 
 def connection_argument_spec(api_url=True):
@@ -35,6 +45,50 @@ def connection_argument_spec(api_url=True):
     return spec
 
 
+class _AnsibleModule(AnsibleModule):
+    """AnsibleModule that reports every error of the arguments, not only the first.
+
+    AnsibleModule fails on the first error it found, and an unknown option (often a misspelt
+    one) comes last: a type error or a missing option elsewhere hides it, and a missing option
+    that the misspelt key was meant to be reads as a mystery. Here every error is reported, the
+    unknown options first. A password or token given next to an argument that AnsibleModule
+    could not read (connections: "x") escapes its no_log marking: it is masked here too.
+    """
+
+    _ready = False
+
+    def __init__(self, *args, **kwargs):
+        super(_AnsibleModule, self).__init__(*args, **kwargs)
+        self._ready = True
+
+    def fail_json(self, msg=None, **kwargs):
+        validation = getattr(self, "validation_result", None)
+        if not self._ready and validation is not None and validation.errors:
+            self.no_log_values.update(collect_secrets(self.params))
+            msg = _all_errors(self._name, validation.errors.errors)
+        super(_AnsibleModule, self).fail_json(msg=msg, **kwargs)
+
+
+def _all_errors(name, errors):
+    """One message of every validation error, unknown options first, each once."""
+    ordered = sorted(errors, key=lambda error: not isinstance(error, UnsupportedError))
+    messages = []
+    for error in ordered:
+        text = str(error.msg)
+        if isinstance(error, UnsupportedError):
+            text = "Unsupported parameters for (%s) module: %s" % (name, text)
+        text = text.rstrip(". ")
+        if text not in messages:
+            messages.append(text)
+    return "%s." % "; ".join(messages)
+
+
+def bounds_problems(params, keys):
+    """What is wrong with the timeouts named by keys (seconds, 1 to MAX_SECONDS)."""
+    return ["%s must be between 1 and %d seconds, got %s" % (key, MAX_SECONDS, params[key])
+            for key in keys if not 1 <= params[key] <= MAX_SECONDS]
+
+
 class HarperModule:
     """An AnsibleModule with a Harper client.
 
@@ -51,14 +105,28 @@ class HarperModule:
         spec.update(argument_spec)
         mutually_exclusive = [("token", "username"), ("token", "password")]
         mutually_exclusive.extend(kwargs.pop("mutually_exclusive", []))
-        self.module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                                    mutually_exclusive=mutually_exclusive, **kwargs)
+        self.module = _AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                                     mutually_exclusive=mutually_exclusive, **kwargs)
         self.params = self.module.params
-        if self.params["timeout"] <= 0 or self.params["retries"] < 0:
-            self.module.fail_json(msg="timeout must be positive and retries must not be negative.")
+        for key in ("timeout", "retries", "wait_timeout", "restart_timeout"):
+            # An option set to null is an option left out.
+            if key in spec and self.params[key] is None:
+                self.params[key] = spec[key]["default"]
+        timeouts = ["timeout"] + [key for key in ("wait_timeout", "restart_timeout") if key in argument_spec]
+        problems = bounds_problems(self.params, timeouts)
+        if not 0 <= self.params["retries"] <= MAX_RETRIES:
+            problems.append("retries must be between 0 and %d, got %s" % (MAX_RETRIES, self.params["retries"]))
+        if problems:
+            self.module.fail_json(msg="%s." % "; ".join(problems), operations=[])
         if not self.single_node:
             return
-        self.client = HarperClient(
+        try:
+            self.client = self._single_client()
+        except HarperError as exc:
+            self.module.fail_json(msg=exc.message, operations=[])
+
+    def _single_client(self):
+        return HarperClient(
             self.params["api_url"],
             username=self.params["username"],
             password=self.params["password"],

@@ -15,12 +15,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import re
 import time
+from urllib.parse import urlsplit
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._http import (
     BROKEN,
+    CA_FILE,
     CONNECT_TIMEOUT,
     DNS,
+    INVALID,
     READ_TIMEOUT,
     REFUSED,
     TLS,
@@ -128,12 +132,58 @@ def collect_secrets(value):
     return found
 
 
+_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def api_url_problem(api_url):
+    """Why api_url is not the url of an operations API, or None."""
+    if not isinstance(api_url, str) or not api_url.strip():
+        return "api_url is empty"
+    if _UNSAFE.search(api_url):
+        return "api_url %r contains a space or a control character" % api_url
+    try:
+        parts = urlsplit(api_url)
+        port = parts.port  # raises ValueError for a port that is no number from 0 to 65535
+    except ValueError as exc:
+        return "api_url %r is not a url (%s)" % (api_url, exc)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "api_url %r is not an http:// or https:// url with a host" % api_url
+    if parts.username is not None or parts.query or parts.fragment:
+        return ("api_url %r holds credentials, a query or a fragment; give username and password "
+                "(or token) as options" % api_url)
+    if port == 0:
+        return "api_url %r has port 0" % api_url
+    return None
+
+
+def _header_problem(token):
+    """Why token cannot travel in an HTTP header, or None (the token itself is not shown)."""
+    if not token:
+        return None
+    try:
+        token.encode("latin-1")
+    except UnicodeError:
+        return "token holds characters an HTTP header cannot carry (only Latin-1 is allowed)"
+    if _CONTROL.search(token):
+        return "token holds a control character (a line break?), which an HTTP header cannot carry"
+    return None
+
+
 class HarperClient:
     """One node's operations API."""
 
     def __init__(self, api_url, username=None, password=None, token=None,
                  validate_certs=True, ca_path=None, timeout=30, retries=3,
-                 retry_backoff=1.0, session=None, sleep=time.sleep, journal=None, label=None):
+                 retry_backoff=1.0, session=None, sleep=None, journal=None, label=None):
+        where = "%s: " % label if label else ""
+        problem = api_url_problem(api_url)
+        if problem:
+            raise HarperError("%s%s. Give api_url as the operations API of the node, such as "
+                              "https://node1.example.com:9925." % (where, problem))
+        problem = _header_problem(token)
+        if problem:
+            raise HarperError("%s%s." % (where, problem))
         self.api_url = api_url.rstrip("/")
         # journal: a list shared by the clients of one module run, which gets every operation
         # sent, tagged with label under "node", in the order sent across all of them.
@@ -142,7 +192,7 @@ class HarperClient:
         self.timeout = timeout
         self.retries = retries
         self.retry_backoff = retry_backoff
-        self._sleep = sleep
+        self._sleep = sleep or _pause
         self._secrets = [s for s in (password, token) if s]
         # Every operation sent, credentials redacted, in order.
         self.history = []
@@ -251,10 +301,21 @@ class HarperClient:
             return ("%s failed: connection refused. Check that Harper is running and that api_url "
                     "points at its operations API port (operationsApi.network.port, 9925 by "
                     "default)." % where)
+        if exc.kind == CA_FILE:
+            return ("%s failed: %s. Give ca_path a PEM file holding the CA that signed the node's "
+                    "certificate." % (where, detail))
+        if exc.kind == INVALID:
+            return ("%s failed before anything was sent: %s. Check api_url, username, password "
+                    "and token." % (where, detail))
         if exc.kind == BROKEN:
             return ("%s failed: the node closed the connection without an answer (%s). Check that "
                     "api_url points at the operations API, and the node's log." % (where, detail))
         return "%s failed: could not connect (%s). Check api_url." % (where, detail)
+
+
+def _pause(seconds):
+    """time.sleep, looked up when called."""
+    time.sleep(seconds)
 
 
 def _may_retry(exc, is_write):
@@ -262,9 +323,10 @@ def _may_retry(exc, is_write):
 
     A write is sent again only when it surely never reached Harper (no
     connection was made): add_node is not idempotent on the server. A
-    certificate that does not verify will not verify the next time either.
+    certificate that does not verify will not verify the next time either, nor
+    will a CA file load or a request be built that could not be the first time.
     """
-    if exc.kind == TLS:
+    if exc.kind in (TLS, CA_FILE, INVALID):
         return False
     return not exc.sent or not is_write
 

@@ -47,16 +47,24 @@ def parse_connections(entries):
     """PeerSpecs of the entries; two entries naming the same peer are refused."""
     specs = []
     seen = {}
+    problems = []
     for index, entry in enumerate(entries or []):
-        spec = PeerSpec(entry, label="connections[%d]" % index)
+        try:
+            spec = PeerSpec(entry, label="connections[%d]" % index)
+        except PeerInputError as exc:
+            problems.append(str(exc).rstrip("."))
+            continue
         for key in (("hostname", spec.hostname), ("url", normalize_url(spec.url) if spec.url else None)):
             if key[1] is None:
                 continue
             if key in seen:
-                raise PeerInputError("%s: names the same peer as %s (%s %s); list each peer once."
-                                     % (spec.label, seen[key], key[0], key[1]))
+                problems.append("%s: names the same peer as %s (%s %s); list each peer once"
+                                % (spec.label, seen[key], key[0], key[1]))
+                break
             seen[key] = spec.label
         specs.append(spec)
+    if problems:
+        raise PeerInputError("%s." % "; ".join(problems))
     return specs
 
 

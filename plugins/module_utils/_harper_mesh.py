@@ -105,8 +105,6 @@ class MeshModule(HarperModule):
                             journal=self.journal, label=member.name, **connection)
 
     def run(self):
-        if self.params["wait_timeout"] <= 0:
-            self.fail("wait_timeout must be positive.")
         try:
             members = parse_members(self.params["members"])
             for member in members:

@@ -32,8 +32,12 @@ READ_TIMEOUT = "read_timeout"
 TLS = "tls"
 CONNECT = "connect"
 BROKEN = "broken"
+# The CA file could not be loaded.
+CA_FILE = "ca_file"
+# The request could not be built from what it was given (a header value, a host name).
+INVALID = "invalid"
 # Failures on which the request cannot have reached the node.
-NEVER_SENT = frozenset((DNS, REFUSED, CONNECT_TIMEOUT, TLS, CONNECT))
+NEVER_SENT = frozenset((DNS, REFUSED, CONNECT_TIMEOUT, TLS, CONNECT, CA_FILE, INVALID))
 
 
 class TransportError(Exception):
@@ -98,7 +102,16 @@ class Session:
             headers["Authorization"] = "Basic " + token
         connection = self._connect(https, parts.hostname, port, timeout, verify)
         try:
-            connection.request("POST", parts.path or "/", body=body, headers=headers)
+            connection.putrequest("POST", parts.path or "/")
+            for name, value in headers.items():
+                connection.putheader(name, value)
+            connection.putheader("Content-Length", str(len(body)))
+        except (ValueError, UnicodeError, http.client.HTTPException) as exc:
+            # Nothing was sent: putrequest and putheader only check and buffer.
+            self.close()
+            raise TransportError(INVALID, exc)
+        try:
+            connection.endheaders(body)
             answer = connection.getresponse()
             text = answer.read().decode("utf-8", "replace")
         except socket.timeout as exc:
@@ -125,7 +138,10 @@ class Session:
             return self._connection
         if https:
             if verify not in self._contexts:
-                self._contexts[verify] = ssl_context(verify)
+                try:
+                    self._contexts[verify] = ssl_context(verify)
+                except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+                    raise TransportError(CA_FILE, "cannot load %s: %s" % (verify, exc))
             connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._contexts[verify])
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
@@ -141,6 +157,9 @@ class Session:
             raise TransportError(TLS, exc)
         except OSError as exc:
             raise TransportError(CONNECT, exc)
+        except (ValueError, UnicodeError, OverflowError) as exc:
+            # A host name that cannot be encoded, a timeout a socket cannot take: nothing was sent.
+            raise TransportError(INVALID, exc)
         self._connection = connection
         self._target = target
         return connection

@@ -23,6 +23,7 @@ __metaclass__ = type
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
+    authorization_problem,
     plan_join,
     plan_present,
 )
@@ -47,16 +48,26 @@ class Member:
         self.authorization = params.get("authorization")
         self.connection = dict((key, params.get(key)) for key in (
             "username", "password", "token", "validate_certs", "ca_path"))
+        problems = []
         if not self.name:
-            raise MeshInputError("%s: name is required (the node's replication.hostname)." % label)
+            problems.append("name is required (the node's replication.hostname)")
         if not self.api_url:
-            raise MeshInputError("%s (%s): api_url is required." % (label, self.name))
+            problems.append("api_url is required")
         if self.present and not self.url:
-            raise MeshInputError("%s (%s): url (the node's replication url, such as "
-                                 "wss://node1.example.com:9933) is required for a present member."
-                                 % (label, self.name))
-        if self.present:
-            self.peer_spec()  # refuses a bad url, shard or subscription before anything is read
+            problems.append("url (the node's replication url, such as wss://node1.example.com:9933) is "
+                            "required for a present member")
+        if self.present and self.name:
+            try:
+                self.peer_spec()  # refuses a bad url, shard or subscription before anything is read
+            except MeshInputError as exc:
+                problems.append(getattr(exc, "detail", str(exc)).rstrip("."))
+            # Used only by a join, which not every run makes: checked here, before anything is read.
+            problem = authorization_problem(self.authorization)
+            if problem:
+                problems.append(problem)
+        if problems:
+            raise MeshInputError("%s%s: %s." % (label, " (%s)" % self.name if self.name else "",
+                                                "; ".join(problems)))
 
     @property
     def present(self):
@@ -72,7 +83,9 @@ class Member:
         try:
             return PeerSpec(params, label="%s (%s)" % (self.label, self.name))
         except PeerInputError as exc:
-            raise MeshInputError(str(exc))
+            error = MeshInputError(str(exc))
+            error.detail = getattr(exc, "detail", str(exc))
+            raise error
 
 
 def _credentials(connection):
@@ -86,17 +99,25 @@ def parse_members(entries):
     """Members in the order given; names, replication urls and api_urls must each be unique."""
     members = []
     seen = {}
+    problems = []
     for index, entry in enumerate(entries or []):
-        member = Member(entry, "members[%d]" % index)
+        try:
+            member = Member(entry, "members[%d]" % index)
+        except MeshInputError as exc:
+            problems.append(str(exc).rstrip("."))
+            continue
         for field, value in (("name", member.name), ("url", normalize_url(member.url) if member.url else None),
                              ("api_url", (member.api_url or "").rstrip("/").lower())):
             if not value:
                 continue
             if (field, value) in seen:
-                raise MeshInputError("%s: the same %s as %s (%s); list each member once."
-                                     % (member.label, field, seen[(field, value)], value))
+                problems.append("%s: the same %s as %s (%s); list each member once"
+                                % (member.label, field, seen[(field, value)], value))
+                break
             seen[(field, value)] = member.label
         members.append(member)
+    if problems:
+        raise MeshInputError("%s." % "; ".join(problems))
     if not members:
         raise MeshInputError("members is empty: list every node of the cluster.")
     return members

@@ -52,6 +52,52 @@ class PeerInputError(ValueError):
     """Bad input, found before any request is sent."""
 
 
+AUTHORIZATION_FIELDS = ("username", "password")
+_NOT_IN_HOST = frozenset("/@?#[]")
+
+
+def replication_url_problem(url):
+    """What is wrong with a replication url (wss://host:port), or None."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if scheme not in ("wss", "ws"):
+        return "the scheme must be wss:// or ws://"
+    if any(c.isspace() or ord(c) < 32 for c in url):
+        return "it holds a space or a control character"
+    host_port = url.split("://", 1)[1].split("/", 1)[0]
+    host = url_host(url)
+    if not host or any(c in _NOT_IN_HOST for c in host):
+        return "it names no host"
+    port = host_port.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host_port.rsplit("]", 1)[-1] else None
+    if port is not None and not (port.isdigit() and port.isascii() and 1 <= int(port) <= 65535):
+        return "the port %r is not a number from 1 to 65535" % port
+    return None
+
+
+def authorization_problem(authorization):
+    """What is wrong with an authorization (a dict of username and password, or a header string),
+    or None. Names the keys, never a value."""
+    if authorization is None:
+        return None
+    hint = ("authorization must be a dict with exactly the keys username and password, or a string "
+            "in HTTP Authorization form such as 'Basic ...'")
+    if isinstance(authorization, str):
+        return None if authorization.strip() else "%s; got an empty string" % hint
+    if not isinstance(authorization, dict):
+        return "%s; got a %s" % (hint, type(authorization).__name__)
+    found = []
+    unknown = sorted(str(key) for key in authorization if key not in AUTHORIZATION_FIELDS)
+    if unknown:
+        found.append("unknown field %s" % ", ".join(repr(key) for key in unknown))
+    missing = [key for key in AUTHORIZATION_FIELDS if key not in authorization]
+    if missing:
+        found.append("missing %s" % ", ".join(missing))
+    empty = [key for key in AUTHORIZATION_FIELDS
+             if key in authorization and not (isinstance(authorization[key], str) and authorization[key])]
+    if empty:
+        found.append("%s must be a non-empty string" % ", ".join(empty))
+    return "%s (%s)" % (hint, "; ".join(found)) if found else None
+
+
 def peer_argument_spec():
     """The options that describe one peer, in harper_node and in harper_cluster entries."""
     return dict(
@@ -88,34 +134,37 @@ class PeerSpec:
         return self.hostname or self.url
 
     def _fail(self, text):
-        raise PeerInputError("%s: %s" % (self.label, text))
+        error = PeerInputError("%s: %s" % (self.label, text))
+        error.detail = text
+        raise error
 
     def _validate(self):
+        """Every error of the peer in one message."""
+        found = []
         if not self.hostname and not self.url:
-            self._fail("name neither hostname nor url; one of them is required (Harper would "
-                       "otherwise store or remove a node named 'undefined').")
+            found.append("name neither hostname nor url; one of them is required (Harper would "
+                         "otherwise store or remove a node named 'undefined')")
         if self.url:
-            scheme = self.url.split("://", 1)[0].lower() if "://" in self.url else ""
-            if scheme not in ("wss", "ws") or not url_host(self.url):
-                self._fail("url %r is not a replication url such as wss://node2.example.com:9933."
-                           % self.url)
+            problem = replication_url_problem(self.url)
+            if problem:
+                found.append("url %r is not a replication url such as wss://node2.example.com:9933 (%s)"
+                             % (self.url, problem))
         if self.shard is not None and self.shard < 0:
-            self._fail("shard must not be negative, got %s." % self.shard)
-        authorization = self.authorization
-        if authorization is not None and not isinstance(authorization, str):
-            if (not isinstance(authorization, dict) or set(authorization) != {"username", "password"}
-                    or not all(isinstance(v, str) and v for v in authorization.values())):
-                self._fail("authorization must be a dict with exactly the keys username and password, "
-                           "or a string in HTTP Authorization form such as 'Basic ...'.")
+            found.append("shard must not be negative, got %s" % self.shard)
+        problem = authorization_problem(self.authorization)
+        if problem:
+            found.append(problem)
         for index, subscription in enumerate(self.subscriptions or []):
-            self._validate_subscription(index, subscription)
+            found.extend(self._subscription_problems(index, subscription))
+        if found:
+            self._fail("%s." % "; ".join(found))
 
-    def _validate_subscription(self, index, subscription):
-        """Every error of one subscription in one message, an unknown field (often a misspelt one)
-        first, since it explains a required field that looks missing."""
+    def _subscription_problems(self, index, subscription):
+        """Every error of one subscription, an unknown field (often a misspelt one) first, since it
+        explains a required field that looks missing."""
         where = "subscriptions[%d]" % index
         if not isinstance(subscription, dict):
-            self._fail("%s: must be a dict of database, table, subscribe and publish." % where)
+            return ["%s: must be a dict of database, table, subscribe and publish" % where]
         found = []
         unknown = sorted(set(subscription) - set(SUBSCRIPTION_FIELDS))
         if unknown:
@@ -131,8 +180,7 @@ class PeerSpec:
                 found.append("%s.%s: %s" % (where, ".".join(str(p) for p in error.path), error.message))
         if ("database" in subscription) == ("schema" in subscription):
             found.append("%s: give the field 'database' (or its legacy name 'schema'), exactly once" % where)
-        if found:
-            self._fail("%s." % "; ".join(found))
+        return found
 
     def secrets(self):
         auth = self.authorization

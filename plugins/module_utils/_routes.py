@@ -54,20 +54,8 @@ def _format_key(host, port):
 def parse_route(value, label):
     """The normal form ``wss://host:port`` of a route the user gave, or RouteInputError."""
     if isinstance(value, dict):
-        unknown = sorted(set(value) - set(ROUTE_FIELDS))
-        if unknown:
-            raise RouteInputError("%s: unknown field %s; a route is a dict of hostname and port, or a "
-                                  "string such as wss://node2.example.com:9933."
-                                  % (label, ", ".join(repr(u) for u in unknown)))
-        host = value.get("hostname")
-        port = value.get("port")
-        if not isinstance(host, str) or not host.strip():
-            raise RouteInputError("%s: hostname is required and must be a non-empty string." % label)
-        host = host.strip()
-        if port is None:
-            raise RouteInputError("%s: %s has no port; give the peer's replication port "
-                                  "(replication.securePort, 9933 by default)." % (label, host))
-    elif isinstance(value, str):
+        return _parse_route_dict(value, label)
+    if isinstance(value, str):
         text = value.strip().rstrip("/")
         scheme, sep, rest = text.partition("://")
         if not sep or scheme.lower() != ROUTE_SCHEME:
@@ -84,9 +72,40 @@ def parse_route(value, label):
     else:
         raise RouteInputError("%s: a route is a wss://host:port string or a dict of hostname and port, "
                               "not %r." % (label, value))
-    if any(c.isspace() or c in "/@?#" for c in host):
+    if not _host_ok(host):
         raise RouteInputError("%s: %r is not a host name." % (label, host))
     return _format_key(host, _parse_port(port, label))
+
+
+def _host_ok(host):
+    return not any(c.isspace() or c in "/@?#" for c in host)
+
+
+def _parse_route_dict(value, label):
+    """The normal form of a route given as {hostname, port}: every error of the entry at once, an
+    unknown field (often a misspelt one) first."""
+    found = []
+    unknown = sorted(str(key) for key in value if key not in ROUTE_FIELDS)
+    if unknown:
+        found.append("unknown field %s; a route is a dict of hostname and port, or a string such as "
+                     "wss://node2.example.com:9933" % ", ".join(repr(u) for u in unknown))
+    host = value.get("hostname")
+    port = value.get("port")
+    if not isinstance(host, str) or not host.strip():
+        found.append("hostname is required and must be a non-empty string")
+    elif not _host_ok(host.strip()):
+        found.append("%r is not a host name" % host.strip())
+    if port is None:
+        found.append("%s has no port; give the peer's replication port (replication.securePort, 9933 by "
+                     "default)" % (host.strip() if isinstance(host, str) and host.strip() else "the route"))
+    else:
+        try:
+            port = _parse_port(port, label)
+        except RouteInputError as exc:
+            found.append(str(exc)[len(label) + 2:].rstrip("."))
+    if found:
+        raise RouteInputError("%s: %s." % (label, "; ".join(found)))
+    return _format_key(host.strip(), port)
 
 
 def _parse_port(port, label):
@@ -101,13 +120,21 @@ def _parse_port(port, label):
 def parse_routes(values, label="routes"):
     """Normal forms of the routes given, in order; duplicates are refused."""
     keys = []
+    found = []
     for index, value in enumerate(values or []):
         where = "%s[%d]" % (label, index)
-        key = parse_route(value, where)
+        try:
+            key = parse_route(value, where)
+        except RouteInputError as exc:
+            found.append(str(exc).rstrip("."))
+            keys.append(None)
+            continue
         if key in keys:
-            raise RouteInputError("%s: %s is the same route as %s[%d]; list each route once."
-                                  % (where, key, label, keys.index(key)))
+            found.append("%s: %s is the same route as %s[%d]; list each route once"
+                         % (where, key, label, keys.index(key)))
         keys.append(key)
+    if found:
+        raise RouteInputError("%s." % "; ".join(found))
     return keys
 
 
@@ -200,15 +227,16 @@ class RoutesModule(HarperModule):
 
     def run(self):
         params = self.params
+        found = []
+        if params["exclusive"] and params["state"] == "absent":
+            found.append("exclusive: true makes the node's routes exactly the list given; it cannot be "
+                         "combined with state: absent")
         try:
-            if params["exclusive"] and params["state"] == "absent":
-                raise RouteInputError("exclusive: true makes the node's routes exactly the list given; "
-                                      "it cannot be combined with state: absent.")
-            if params["restart_timeout"] <= 0:
-                raise RouteInputError("restart_timeout must be positive.")
             wanted = parse_routes(params["routes"])
         except RouteInputError as exc:
-            self.fail(str(exc))
+            found.append(str(exc).rstrip("."))
+        if found:
+            self.fail("%s." % "; ".join(found))
         plan = plan_routes(read_routes(self.client), wanted, params["state"], params["exclusive"])
         loaded = read_loaded_routes(self.client)
         # Compared with what the running node loaded, not with the file before

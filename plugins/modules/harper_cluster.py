@@ -115,6 +115,7 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for each change when O(wait=true).
+      - From 1 to 86400.
     type: int
     default: 60
 notes:

@@ -80,6 +80,7 @@ options:
   restart_timeout:
     description:
       - Seconds to wait for the restart to complete and the node to answer again.
+      - From 1 to 86400.
     type: int
     default: 120
 notes:

@@ -218,3 +218,35 @@ def test_a_read_whose_connection_broke_is_sent_again_but_a_write_is_not():
         client.call("remove_node", hostname="b")
     assert len(session.posts) == 1
     assert "closed the connection without an answer" in info.value.message
+
+
+@pytest.mark.parametrize("api_url, expected", [
+    ("", "api_url is empty"),
+    ("http://n1:abc", "is not a url"),
+    ("http://n1:99999", "is not a url"),
+    ("ftp://n1:9925", "is not an http:// or https:// url with a host"),
+    ("https://:9925", "with a host"),
+    ("http://user:pw@n1:9925", "holds credentials"),
+    ("http://n1:9925 /", "a space or a control character"),
+])
+def test_a_malformed_api_url_is_refused_before_any_request(api_url, expected):
+    session = FakeSession()
+    with pytest.raises(HarperError) as info:
+        HarperClient(api_url, session=session)
+    assert expected in info.value.message
+    assert session.posts == []
+
+
+def test_a_token_a_header_cannot_carry_is_refused_without_showing_it():
+    with pytest.raises(HarperError) as info:
+        HarperClient(URL, token="s3cr\nt9", session=FakeSession())
+    assert "control character" in info.value.message
+    assert "s3cr" not in info.value.message
+
+
+def test_a_ca_file_that_does_not_load_is_one_clear_failure_with_no_retry():
+    client = HarperClient(URL, ca_path="/nonexistent/ca.pem", retries=3, sleep=pytest.fail)
+    with pytest.raises(HarperError) as info:
+        client.call("cluster_status")
+    assert "/nonexistent/ca.pem" in info.value.message
+    assert "Give ca_path a PEM file" in info.value.message
