@@ -19,7 +19,7 @@ description:
   - Credentials a peer record may store (C(retain_authorization)) and certificates are never
     returned.
   - Every read needs a C(super_user) (Harper 4.7). With an account that is not one, the module does
-    not fail: each refused read is a warning, its part of the fact stays empty, and
+    not fail. Each refused read is a warning, its part of the fact stays empty, and
     RV(ansible_facts.harper_cluster.access) says what the account may and may not read.
 author:
   - Harper cluster collection maintainers (@harperdb)
