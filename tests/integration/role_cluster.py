@@ -236,7 +236,6 @@ class Cluster(object):
         assert not leaks, "the admin password appears in the output of %s:\n%s" % (args, "\n".join(leaks))
         return run
 
-
     def secret_findings(self, run=None):
         """Every place the admin password (in any of its forms) is kept: the run's output, the
         controller's fact cache, log file and join reports, and each node's HOME and ROOTPATH

@@ -12,10 +12,10 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._client import Au
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
 
 URL = "https://node1.example.com:9925"
+PEER = {"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin", "password": "pw"},
+        "database_sockets": [{"database": "data", "connected": True}]}
 STATUS = {"type": "cluster-status", "node_name": "node1", "url": "wss://node1:9933", "is_enabled": True,
-          "connections": [{"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin",
-                                                                                          "password": "pw"},
-                           "database_sockets": [{"database": "data", "connected": True}]}]}
+          "connections": [PEER]}
 RECORDS = [{"name": "node1", "url": "wss://node1:9933", "shard": 2},
            {"name": "node2", "url": "wss://node2:9933", "authorization": "Basic YWRtaW46cHc="}]
 CONFIG = {"replication": {"url": "wss://node1:9933", "routes": ["wss://node3:9933"]}}
