@@ -229,13 +229,14 @@ def read_facts(client):
     refusals = []
     access = {"account": client.username, "role": None, "super_user": None, "can_read": {}, "denied": []}
     for name, read in _FACT_READS:
+        access["can_read"][name] = True
         try:
             answers[name] = read(client)
         except AuthorizationError as exc:
             answers[name] = None
+            access["can_read"][name] = False
             refusals.append(exc.message)
             access["denied"].extend("%s: %s" % (name, item) for item in exc.denied or ["refused (HTTP 403)"])
-        access["can_read"][name] = answers[name] is not None
     if refusals:
         try:
             info = client.call("user_info")
