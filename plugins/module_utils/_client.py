@@ -70,6 +70,19 @@ class FinalHarperError(HarperError):
     """A failure that no amount of waiting will mend (poll_until gives up at once)."""
 
 
+class AuthorizationError(FinalHarperError):
+    """HTTP 403: the account is not a super_user (or its role lacks a permission).
+
+    account is the user name, or None for a token; denied is what Harper named as refused
+    (such as "Operation 'clusterStatus' is restricted to 'super_user' roles").
+    """
+
+    def __init__(self, message, status=None, response=None, account=None, denied=None):
+        super(AuthorizationError, self).__init__(message, status, response)
+        self.account = account
+        self.denied = list(denied or [])
+
+
 class WaitTimeout(HarperError):
     """poll_until ran out of time: the node answered, the condition never held."""
 
@@ -194,6 +207,8 @@ class HarperClient:
         self.retry_backoff = retry_backoff
         self._sleep = sleep or _pause
         self._secrets = [s for s in (password, token) if s]
+        # The account named in an authorization failure (None when a token is used).
+        self.username = None if token else username
         # Every operation sent, credentials redacted, in order.
         self.history = []
         self.session = session or Session()
@@ -268,9 +283,14 @@ class HarperClient:
                 "%s failed: Harper rejected the credentials (HTTP 401: %s). Check username and "
                 "password (or token) for this node." % (where, self.scrub(harper_words)), status, answer)
         if status == 403:
-            raise HarperError(
-                "%s failed: the user is not allowed to run it (HTTP 403: %s). Clustering operations "
-                "need a super_user." % (where, self.scrub(harper_words)), status, answer)
+            denied = [self.scrub(item) for item in _denied(answer)]
+            account = ("user %r" % self.username) if self.username else "the token's user"
+            raise AuthorizationError(
+                "%s failed: Harper refused it to %s (HTTP 403: %s). %s needs a super_user: connect "
+                "as a user whose role has super_user: true (such as the admin created at install), "
+                "or with a token of one, or give that user a role with super_user: true (alter_user)."
+                % (where, account, self.scrub(_joined(harper_words, denied)), operation),
+                status, answer, account=self.username, denied=denied)
         if status >= 400 or (isinstance(answer, dict) and answer.get("error")):
             if CLUSTERING_DISABLED_MARKER in harper_words:
                 raise HarperError("%s failed: Harper answered %r. %s"
@@ -337,6 +357,25 @@ def _harper_words(answer, text):
             if answer.get(key):
                 return str(answer[key])
     return (text or "").strip()[:300] or "(empty answer)"
+
+
+def _denied(answer):
+    """What a 403 answer names as refused: operations, or tables with the permission needed."""
+    items = []
+    if isinstance(answer, dict):
+        for item in answer.get("unauthorized_access") or []:
+            if isinstance(item, dict):
+                items.append("%s of %s.%s" % ("/".join(item.get("required_table_permissions") or ["access"]),
+                                              item.get("schema") or item.get("database"), item.get("table")))
+            else:
+                items.append(str(item))
+        items.extend(str(item) for item in answer.get("invalid_schema_items") or [])
+    return items
+
+
+def _joined(words, details):
+    words = words.rstrip(". ")
+    return "%s: %s" % (words, "; ".join(details)) if details else words
 
 
 def _short(text):

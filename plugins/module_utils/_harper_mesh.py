@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     WRITE_OPERATIONS,
+    AuthorizationError,
     HarperClient,
     HarperError,
     WaitTimeout,
@@ -139,13 +140,21 @@ class MeshModule(HarperModule):
         def read_one(name):
             try:
                 return ClusterState.read(self.clients[name], records=records)
+            except AuthorizationError as exc:
+                return exc
             except HarperError as exc:
                 return exc.message
         if len(names) == 1:
-            return {names[0]: read_one(names[0])}
-        with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
-            futures = dict((name, pool.submit(read_one, name)) for name in names)
-        return dict((name, future.result()) for name, future in futures.items())
+            views = {names[0]: read_one(names[0])}
+        else:
+            with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
+                futures = dict((name, pool.submit(read_one, name)) for name in names)
+            views = dict((name, future.result()) for name, future in futures.items())
+        # A member that answers but refuses the account is no member that is down: say so as such.
+        for name in names:
+            if isinstance(views[name], AuthorizationError):
+                raise views[name]
+        return views
 
     def apply(self, plan, present, views):
         """Apply the plan; return the last reading of every present member."""

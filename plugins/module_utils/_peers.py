@@ -22,7 +22,12 @@ import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, WaitTimeout, poll_until
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    AuthorizationError,
+    HarperError,
+    WaitTimeout,
+    poll_until,
+)
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
@@ -355,6 +360,8 @@ def apply_change(client, change):
     client.add_secrets(*change.spec.secrets())
     try:
         answer = client.call(change.operation, **change.body)
+    except AuthorizationError:
+        raise  # refused before anything was written: nothing to undo, and the message says the fix
     except HarperError as exc:
         exc.message = exc.message.rstrip(". ") + "." + _peer_hint(exc.message)
         if change.action == "add":
@@ -371,6 +378,9 @@ def apply_change(client, change):
 _PEER_HINTS = (
     (("Unauthorized",), " The peer refused the credentials: give authorization as a super_user of "
                         "the peer."),
+    # What 4.7.29 answers when authorization names a user of the peer that is not a super_user.
+    (("required to sign certificate",), " The peer refused to sign this node's certificate: give "
+                                        "authorization as a super_user of the peer."),
     (("self-signed certificate", "unable to verify", "certificate has expired"),
      " The node does not trust the peer's certificate: set verify_tls to false for a peer with a "
      "self-signed certificate."),

@@ -16,7 +16,11 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import NOT_CONFIGURED_HINT, HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
+    NOT_CONFIGURED_HINT,
+    AuthorizationError,
+    HarperError,
+)
 
 # The fields of a node record that a user manages and may see.
 PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
@@ -74,9 +78,7 @@ class ClusterState:
         status = client.call("cluster_status")
         stored = None
         if records:
-            stored = client.call(
-                "search_by_value", database="system", table="hdb_nodes", search_attribute="name",
-                search_value="*", get_attributes=["*"])
+            stored = read_records(client)
         return cls(status, stored, where="cluster_status on %s" % client.api_url)
 
     @property
@@ -123,6 +125,12 @@ class ClusterState:
                 pairs.append({"peer": name, "database": None})
             pairs.extend({"peer": name, "database": s["database"]} for s in sockets if not s["connected"])
         return pairs
+
+
+def read_records(client):
+    """Every record of system.hdb_nodes, the node's own included."""
+    return client.call("search_by_value", database="system", table="hdb_nodes", search_attribute="name",
+                       search_value="*", get_attributes=["*"])
 
 
 def find_peer(state, hostname=None, url=None):
@@ -199,3 +207,65 @@ def cluster_facts(state, replication):
         "all_connected": not disconnected,
         "disconnected": disconnected,
     }
+
+
+# What harper_cluster_facts reads, by the name its access fact gives each.
+_FACT_READS = (
+    ("cluster_status", lambda client: client.call("cluster_status")),
+    ("hdb_nodes", read_records),
+    ("configuration", read_replication_config),
+)
+
+
+def read_facts(client):
+    """The harper_cluster fact of one node, as far as the account may read it.
+
+    Harper 4.7 lets only a super_user run cluster_status and get_configuration and read
+    system.hdb_nodes; each refused read leaves its part of the fact empty (null where a value
+    would mislead, such as all_connected) and is named in access, instead of failing.
+    Returns (facts, refusals), refusals being the messages of the refused reads.
+    """
+    answers = {}
+    refusals = []
+    access = {"account": client.username, "role": None, "super_user": None, "can_read": {}, "denied": []}
+    for name, read in _FACT_READS:
+        access["can_read"][name] = True
+        try:
+            answers[name] = read(client)
+        except AuthorizationError as exc:
+            answers[name] = None
+            access["can_read"][name] = False
+            refusals.append(exc.message)
+            access["denied"].extend("%s: %s" % (name, item) for item in exc.denied or ["refused (HTTP 403)"])
+    if refusals:
+        try:
+            info = client.call("user_info")
+        except HarperError:
+            info = None
+        if isinstance(info, dict):
+            role = info.get("role") if isinstance(info.get("role"), dict) else {}
+            access["role"] = role.get("role")
+            access["super_user"] = bool((role.get("permission") or {}).get("super_user"))
+            access["account"] = info.get("username") or access["account"]
+    else:
+        # Harper runs cluster_status for a super_user only.
+        access["super_user"] = True
+    replication = answers["configuration"] or {}
+    if answers["cluster_status"] is None:
+        facts = {
+            "node_name": None,
+            "url": replication.get("url"),
+            "is_enabled": None,
+            "shard": replication.get("shard"),
+            "routes": list(replication.get("routes") or []),
+            "peers": [],
+            "peer_count": None,
+            "all_connected": None,
+            "disconnected": [],
+        }
+    else:
+        state = ClusterState(answers["cluster_status"], answers["hdb_nodes"],
+                             where="cluster_status on %s" % client.api_url)
+        facts = cluster_facts(state, replication)
+    facts["access"] = access
+    return facts, refusals

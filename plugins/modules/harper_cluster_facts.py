@@ -18,6 +18,9 @@ description:
     from memory that Harper does not refresh after a route change.
   - Credentials a peer record may store (C(retain_authorization)) and certificates are never
     returned.
+  - Every read needs a C(super_user) (Harper 4.7). With an account that is not one, the module does
+    not fail. Each refused read is a warning, its part of the fact stays empty, and
+    RV(ansible_facts.harper_cluster.access) says what the account may and may not read.
 author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
@@ -116,21 +119,56 @@ ansible_facts:
           sample:
             - peer: node3
               database: data
+        access:
+          description:
+            - What the account may read on the node. Harper 4.7 runs C(cluster_status) and
+              C(get_configuration), and shows C(system.hdb_nodes), to a C(super_user) only.
+            - When a read is refused, its part of the fact is empty; V(null) where a value would
+              mislead (RV(ansible_facts.harper_cluster.node_name),
+              RV(ansible_facts.harper_cluster.is_enabled),
+              RV(ansible_facts.harper_cluster.peer_count),
+              RV(ansible_facts.harper_cluster.all_connected)).
+          type: dict
+          contains:
+            account:
+              description: The user name the module connected as; null with a token whose user Harper did not name.
+              type: str
+              sample: monitor
+            role:
+              description: The account's role, read with C(user_info) only when a read was refused.
+              type: str
+              sample: monitoring
+            super_user:
+              description: Whether the account's role is a C(super_user) role.
+              type: bool
+              sample: false
+            can_read:
+              description: For C(cluster_status), C(hdb_nodes) (the C(system.hdb_nodes) table) and
+                C(configuration) (C(get_configuration)), whether the account may read it.
+              type: dict
+              sample:
+                cluster_status: false
+                hdb_nodes: false
+                configuration: false
+            denied:
+              description: Each refused read with Harper's reason.
+              type: list
+              elements: str
+              sample:
+                - "cluster_status: Operation 'clusterStatus' is restricted to 'super_user' roles"
+                - "hdb_nodes: read of system.hdb_nodes"
 """
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
-    ClusterState,
-    cluster_facts,
-    read_replication_config,
-)
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
 
 
 class _ClusterFactsModule(HarperModule):
 
     def run(self):
-        state = ClusterState.read(self.client)
-        facts = cluster_facts(state, read_replication_config(self.client))
+        facts, refusals = read_facts(self.client)
+        for refusal in refusals:
+            self.module.warn(self.scrub(refusal))
         return {"changed": False, "ansible_facts": {"harper_cluster": facts}}
 
 

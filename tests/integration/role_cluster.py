@@ -8,6 +8,7 @@ What the role did is read from its join reports and the PLAY RECAP; what the
 cluster is is read from each node over HTTP, without the collection's code.
 """
 
+import base64
 import contextlib
 import ipaddress
 import json
@@ -58,6 +59,45 @@ def local_inventory(nodes, host_vars=None, group_vars=None):
     }
     group.update(group_vars or {})
     return {"harper": {"hosts": hosts, "vars": group}}
+
+
+def secret_forms(username, password):
+    """The forms a password can take where it is kept: itself, the base64 of "user:password" (an
+    HTTP Basic header, which Harper stores and may log) and the JSON-escaped password."""
+    forms = {"password": password,
+             "base64 of user:password": base64.b64encode(("%s:%s" % (username, password)).encode()).decode()}
+    escaped = json.dumps(password)[1:-1]
+    if escaped != password:
+        forms["JSON-escaped password"] = escaped
+    return forms
+
+
+def find_secrets(forms, texts=None, paths=()):
+    """Every place a form of a secret appears: ["WHERE: FORM"], WHERE being a text's name or a
+    file (directories in paths are walked, binary files read as bytes).
+
+    forms: {name of the form: secret string}; texts: {name: text}.
+    """
+    found = []
+    needles = [(name, value.encode()) for name, value in forms.items() if value]
+    for where, text in sorted((texts or {}).items()):
+        data = (text or "").encode()
+        found.extend("%s: %s" % (where, name) for name, needle in needles if needle in data)
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            for folder, dummy_dirs, names in os.walk(path):
+                files.extend(os.path.join(folder, name) for name in names)
+        elif os.path.exists(path):
+            files.append(path)
+    for path in sorted(files):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:  # a socket or a file gone meanwhile
+            continue
+        found.extend("%s: %s" % (path, name) for name, needle in needles if needle in data)
+    return found
 
 
 class RoleNode(object):
@@ -146,6 +186,9 @@ class Cluster(object):
                           for index, name in enumerate(self.hosts)]
         self.by_name = dict((node.name, node) for node in self.all_nodes)
         self.report_dir = os.path.join(base_dir, "reports")
+        # What a controller keeps of a run besides its output: a fact cache and a log file.
+        self.fact_cache = os.path.join(base_dir, "facts")
+        self.ansible_log = os.path.join(base_dir, "ansible.log")
         self.credentials = os.path.join(base_dir, "credentials.yml")
         fd = os.open(self.credentials, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as credentials:
@@ -178,7 +221,9 @@ class Cluster(object):
         """Run site.yml with extra args; return a SiteRun."""
         before = set(self.reports())
         started = time.monotonic()
-        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args))
+        env = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": self.fact_cache,
+               "ANSIBLE_LOG_PATH": self.ansible_log}
+        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args), env=env)
         new = [name for name in self.reports() if name not in before]
         report = None
         if new:
@@ -190,6 +235,16 @@ class Cluster(object):
                  for line in run.output.splitlines() if self.password in line]
         assert not leaks, "the admin password appears in the output of %s:\n%s" % (args, "\n".join(leaks))
         return run
+
+    def secret_findings(self, run=None):
+        """Every place the admin password (in any of its forms) is kept: the run's output, the
+        controller's fact cache, log file and join reports, and each node's HOME and ROOTPATH
+        (Harper's log, configuration and data files). ["WHERE: FORM"]."""
+        texts = {"output of the run": run.output} if run is not None else {}
+        paths = [self.report_dir, self.fact_cache, self.ansible_log]
+        for node in self.all_nodes:
+            paths.extend([node.home, node.root_path])
+        return find_secrets(secret_forms(ADMIN, self.password), texts, paths)
 
 
 class SiteRun(object):

@@ -236,3 +236,80 @@ def test_node_without_replication_settings_is_explained(testbed_factory):
         assert "Clustering must be enabled" in str(refused.value)
     finally:
         bed.stop()
+
+
+# What Harper 4.7.29 names when it refuses an operation to a user whose role is not a super_user.
+RESTRICTED = "Operation '%s' is restricted to 'super_user' roles"
+REFUSED_TO = ("%s on %s failed: Harper refused it to %s (HTTP 403: This operation is not authorized due to "
+              "role restrictions and/or invalid database items: %s). %s needs a super_user: connect as a user "
+              "whose role has super_user: true (such as the admin created at install), or with a token of one, "
+              "or give that user a role with super_user: true (alter_user).")
+
+
+def test_an_account_that_is_no_super_user(prod, tmp_path):
+    """Every module with a user whose role is not a super_user, in one play: the facts say what it
+    may read, every module that writes fails before any write, naming the account and the fix."""
+    role = {"operation": "add_role", "role": "monitoring",
+            "permission": {"super_user": False}}
+    prod.call(role)
+    prod.call({"operation": "add_user", "role": "monitoring", "username": "monitor", "password": "m0nitor-Pw",
+               "active": True})
+    token = prod.call({"operation": "create_authentication_tokens", "username": "monitor",
+                       "password": "m0nitor-Pw"})["operation_token"]
+    account = {"api_url": prod.api_url, "username": "monitor", "password": "m0nitor-Pw", "validate_certs": False}
+    peer = {"hostname": "nobody", "url": "wss://127.0.0.1:9"}
+    member = {"name": prod.name, "url": prod.replication_url, "api_url": prod.api_url}
+    tasks = [
+        ("facts", "harper_cluster_facts", account),
+        ("facts_token", "harper_cluster_facts", {"api_url": prod.api_url, "token": token, "validate_certs": False}),
+        ("node_add", "harper_node", dict(account, **peer)),
+        ("node_remove", "harper_node", dict(account, hostname="nobody", state="absent")),
+        ("cluster", "harper_cluster", dict(account, connections=[peer])),
+        ("mesh", "harper_mesh", {"username": "monitor", "password": "m0nitor-Pw", "validate_certs": False,
+                                 "members": [member]}),
+        ("routes", "harper_routes", dict(account, routes=["wss://127.0.0.1:9"], restart=True)),
+    ]
+    result_file = tmp_path / "results.json"
+    play = [{"hosts": "localhost", "gather_facts": False, "tasks": [
+        {"name": name, "harperdb.cluster." + module: args, "register": name, "ignore_errors": True}
+        for name, module, args in tasks] + [
+        {"name": "save", "ansible.builtin.copy": {
+            "dest": str(result_file),
+            "content": "{{ {%s} | to_json }}" % ", ".join("'%s': %s" % (t[0], t[0]) for t in tasks)}}]}]
+    playbook = tmp_path / "no_super_user.yml"
+    playbook.write_text(json.dumps(play))
+    done = run_playbook(playbook)
+    assert result_file.exists(), done.stdout[-3000:]
+    results = json.loads(result_file.read_text())
+    assert "m0nitor-Pw" not in done.stdout + done.stderr and token not in done.stdout + done.stderr
+
+    facts = results["facts"]
+    assert not facts.get("failed"), facts.get("msg")
+    got = facts["ansible_facts"]["harper_cluster"]
+    assert got["access"] == {
+        "account": "monitor", "role": "monitoring", "super_user": False,
+        "can_read": {"cluster_status": False, "hdb_nodes": False, "configuration": False},
+        "denied": ["cluster_status: " + RESTRICTED % "clusterStatus",
+                   "hdb_nodes: read of system.hdb_nodes",
+                   "configuration: " + RESTRICTED % "getConfiguration"]}
+    assert got["all_connected"] is None and got["node_name"] is None and got["peers"] == []
+    assert len(facts["warnings"]) == 3
+    assert facts["warnings"][0] == REFUSED_TO % ("cluster_status", prod.api_url, "user 'monitor'",
+                                                 RESTRICTED % "clusterStatus", "cluster_status")
+    # With a token the client knows no name; Harper's user_info gives it.
+    by_token = results["facts_token"]["ansible_facts"]["harper_cluster"]["access"]
+    assert by_token["account"] == "monitor" and by_token["super_user"] is False
+    assert "refused it to the token's user" in results["facts_token"]["warnings"][0]
+
+    # Every module that writes reads first, and is refused there, before any write.
+    first_read = {"node_add": ("cluster_status", "clusterStatus"), "node_remove": ("cluster_status", "clusterStatus"),
+                  "cluster": ("cluster_status", "clusterStatus"), "mesh": ("cluster_status", "clusterStatus"),
+                  "routes": ("get_configuration", "getConfiguration")}
+    for name, (operation, harper_name) in first_read.items():
+        result = results[name]
+        assert result.get("failed"), (name, result)
+        assert result["msg"] == REFUSED_TO % (operation, prod.api_url, "user 'monitor'",
+                                              RESTRICTED % harper_name, operation), (name, result["msg"])
+        assert result["operations"] == [], name
+    # The node still has no peer and its routes as they were.
+    assert prod.call({"operation": "cluster_status"})["connections"] == []

@@ -46,10 +46,14 @@ def cluster_state(nodes):
     return state
 
 
-def test_first_run_joins_the_hosts_with_two_writes(cluster):
-    run = cluster.run()
+def test_first_run_joins_the_hosts_with_two_writes_and_keeps_the_password_nowhere(cluster):
+    run = cluster.run("-vvv", "--diff")
     cluster.timings["first run"] = round(run.seconds, 1)
     run.assert_ok()
+    # Not in the output, fact cache, log file or join reports, nor in Harper's log, configuration
+    # or data on any node (its user table holds a hash; no credential is retained by default).
+    assert os.listdir(cluster.report_dir) and os.path.exists(cluster.ansible_log)
+    assert cluster.secret_findings(run) == []
     assert run.count("add_node") == len(HOSTS) - 1, run.report
     assert run.count("remove_node") == 0, run.report
     assert mesh_problems(cluster.nodes) == []
@@ -66,6 +70,7 @@ def test_rerun_at_vvv_changes_nothing_and_hides_the_password(cluster):
     assert run.changed() == dict.fromkeys(HOSTS, 0), run.tail()
     assert run.count("add_node") == 0, run.report
     assert mesh_problems(cluster.nodes) == []
+    assert cluster.secret_findings(run) == []
 
 
 def test_check_mode_on_the_converged_cluster_has_nothing_to_do(cluster):

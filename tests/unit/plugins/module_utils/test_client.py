@@ -13,6 +13,8 @@ import pytest
 from ansible_collections.harperdb.cluster.plugins.module_utils import _http
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     REDACTED,
+    AuthorizationError,
+    FinalHarperError,
     HarperClient,
     HarperError,
     poll_until,
@@ -93,7 +95,7 @@ def test_redact_string_authorization():
     (401, {"error": "Login failed"}, "cluster_status on %s failed: Harper rejected the credentials "
                                      "(HTTP 401: Login failed). Check username and password (or token) "
                                      "for this node." % URL),
-    (403, {"error": "not authorized"}, "need a super_user"),
+    (403, {"error": "not authorized"}, "needs a super_user"),
     (400, {"error": "nosuch does not exist"}, "cluster_status on %s failed (HTTP 400): nosuch does "
                                               "not exist" % URL),
     (400, {"error": "Clustering must be enabled to perform this operation."},
@@ -106,6 +108,60 @@ def test_error_answers(status, body, expected):
     with pytest.raises(HarperError) as info:
         client.call("cluster_status")
     assert expected in info.value.message
+
+
+# What Harper 4.7.29 answers a user whose role is not a super_user (measured).
+FORBIDDEN_OPERATION = {
+    "error": "This operation is not authorized due to role restrictions and/or invalid database items",
+    "unauthorized_access": ["Operation 'addNode' is restricted to 'super_user' roles"],
+    "invalid_schema_items": []}
+FORBIDDEN_TABLE = {
+    "error": "This operation is not authorized due to role restrictions and/or invalid database items",
+    "unauthorized_access": [{"schema": "system", "table": "hdb_nodes", "required_table_permissions": ["read"],
+                             "required_attribute_permissions": []}],
+    "invalid_schema_items": []}
+
+
+def test_403_names_the_account_the_refused_operation_and_the_fix():
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(403, FORBIDDEN_OPERATION),
+                                                      username="monitor", password="m0nitor-pw", retries=3)
+    with pytest.raises(AuthorizationError) as info:
+        client.call("add_node", url="wss://b:9933", authorization={"username": "admin", "password": "peer-pw"})
+    assert info.value.message == (
+        "add_node on %s failed: Harper refused it to user 'monitor' (HTTP 403: This operation is not "
+        "authorized due to role restrictions and/or invalid database items: Operation 'addNode' is "
+        "restricted to 'super_user' roles). add_node needs a super_user: connect as a user whose role "
+        "has super_user: true (such as the admin created at install), or with a token of one, or give "
+        "that user a role with super_user: true (alter_user)." % URL)
+    assert info.value.account == "monitor"
+    assert info.value.denied == ["Operation 'addNode' is restricted to 'super_user' roles"]
+    assert info.value.status == 403
+    # No amount of waiting mends it: poll_until gives up at once.
+    assert isinstance(info.value, FinalHarperError)
+    assert "m0nitor-pw" not in info.value.message and "peer-pw" not in info.value.message
+
+
+def test_403_on_a_table_names_the_permission_and_a_token_user_is_not_named():
+    client, session, dummy_sleeps = client_with(FakeResponse(403, FORBIDDEN_TABLE), token="tok-secret")
+    with pytest.raises(AuthorizationError) as info:
+        client.call("search_by_value", database="system", table="hdb_nodes")
+    assert "Harper refused it to the token's user (HTTP 403: " in info.value.message
+    assert "invalid database items: read of system.hdb_nodes)" in info.value.message
+    assert info.value.account is None
+    assert info.value.denied == ["read of system.hdb_nodes"]
+    assert "tok-secret" not in info.value.message
+    assert len(session.posts) == 1  # not retried
+
+
+def test_403_without_details_keeps_harpers_words():
+    answer = {"error": "The 'system' database, tables and records are used internally by HarperDB and "
+                       "cannot be updated or removed."}
+    client, dummy_session, dummy_sleeps = client_with(FakeResponse(403, answer), username="monitor", password="x")
+    with pytest.raises(AuthorizationError) as info:
+        client.call("update", database="system", table="hdb_nodes", records=[{"name": "a", "shard": 1}])
+    assert "(HTTP 403: The 'system' database, tables and records are used internally by HarperDB and " \
+           "cannot be updated or removed). update needs a super_user" in info.value.message
+    assert info.value.denied == []
 
 
 def test_200_that_hides_a_failure_is_an_error():
