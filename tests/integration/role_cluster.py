@@ -174,11 +174,12 @@ class Cluster(object):
             return []
         return sorted(os.listdir(self.report_dir))
 
-    def run(self, *args):
-        """Run site.yml with extra args; return a SiteRun."""
+    def run(self, *args, **kwargs):
+        """Run site.yml with extra args; return a SiteRun. watch: see run_playbook."""
         before = set(self.reports())
         started = time.monotonic()
-        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args))
+        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args),
+                            watch=kwargs.get("watch"))
         new = [name for name in self.reports() if name not in before]
         report = None
         if new:
