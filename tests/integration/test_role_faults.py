@@ -7,7 +7,8 @@ member killed once the seed holds the record of the first add_node that joins it
 restarted, and one killed, while the playbook is stopped (SIGSTOP of its process group) between
 the wait for the operations APIs and the membership task; a member whose operations API accepts
 connections and never answers (a TCP gate in front of it, switched to hold every new connection
-when the membership phase begins). Before each fault, records are written to data.dog.
+when the membership phase begins); a member whose process hangs (SIGSTOP) before the run. Before
+each fault, records are written to data.dog.
 
 For each: the run fails with a message that names the member and what to do (or, for a restart
 that is over before the membership task starts, converges), the rerun with the fault cleared
@@ -35,6 +36,7 @@ HOSTS = ("harper-1", "harper-2", "harper-3")
 MESH_PHASE = "TASK [harperdb.cluster.harper_cluster : Note whether a real run would start Harper here first"
 JOIN_TIMEOUT = 30
 REQUEST_TIMEOUT = 3
+API_TIMEOUT = 4
 RECORDS_PER_FAULT = 25
 RECORD_WAIT = 60
 
@@ -236,6 +238,34 @@ def test_member_whose_api_never_answers(cluster):
         del cluster.group_vars["harper_cluster_request_timeout"]
         gate.close()
     converge_and_rerun(cluster, "fault 3")
+
+
+def test_member_whose_process_hangs_fails_the_wait_naming_it(cluster):
+    # A stopped process (SIGSTOP) still has its connections accepted by the kernel, and answers none.
+    hung = cluster.by_name["harper-2"]
+    insert_records(cluster, "frozen")
+    cluster.group_vars["harper_cluster_api_timeout"] = API_TIMEOUT
+    pids = hung.pids()
+    try:
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        run = cluster.run()
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
+        del cluster.group_vars["harper_cluster_api_timeout"]
+    cluster.timings["fault 3b: failing run"] = round(run.seconds, 1)
+    assert run.returncode != 0, run.tail()
+    assert run.recap[hung.name]["failed"] == 1, run.tail()
+    messages = failure_messages(run)
+    assert len(messages) == 1, run.tail()
+    message = messages[0]
+    assert message.startswith("%s: the operations API at %s did not answer" % (hung.name, hung.api_url)), message
+    assert "Check that Harper runs there and is not hung" in message and "Then rerun." in message, message
+    # The others went on: the membership task ran for them, without the host that failed.
+    assert all(run.recap[node.name]["failed"] == 0 for node in cluster.nodes if node is not hung), run.tail()
+    cluster.fault_messages["process hung at the wait"] = message
+    converge_and_rerun(cluster, "fault 3b")
 
 
 def test_member_down_when_the_membership_is_verified(cluster):
