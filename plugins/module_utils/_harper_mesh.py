@@ -282,7 +282,7 @@ def mesh_problems(states, names):
     for name in names:
         state = states.get(name)
         if not _answered(state):
-            problems.append("%s: not answering (%s)" % (name, state))
+            problems.append("%s: not answering (%s)" % (name, str(state).rstrip(".")))
             continue
         others = [peer for peer in names if peer != name]
         missing = [peer for peer in others if peer not in state.connections]

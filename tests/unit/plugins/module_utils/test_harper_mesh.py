@@ -39,7 +39,7 @@ def test_sockets_to_a_member_that_is_down_are_no_stall_of_the_others():
     assert problems == [
         "node-a: sockets not connected (peer/database): node-c/data",
         "node-b: sockets not connected (peer/database): node-c/data",
-        "node-c: not answering (%s)" % REFUSED,
+        "node-c: not answering (%s)" % REFUSED.rstrip("."),
     ]
 
 
