@@ -246,8 +246,9 @@ class MeshModule(HarperModule):
                 self.restart(stalled, max(deadline - now, MIN_RESTART_SECONDS))
                 continue
             if now >= deadline:
+                silent = [name for name in names if not _answered(states.get(name))]
                 raise WaitTimeout("Harper mesh not connected %s s after %s: %s.%s" % (
-                    timeout, after, "; ".join(problems), _wait_hint(self.params["restart_stalled"], healed)))
+                    timeout, after, "; ".join(problems), _wait_hint(self.params["restart_stalled"], healed, silent)))
             time.sleep(POLL_INTERVAL)
 
     def restart(self, names, timeout):
@@ -259,7 +260,16 @@ class MeshModule(HarperModule):
             future.result()
 
 
-def _wait_hint(restart_stalled, healed):
+def _answered(state):
+    return state is not None and not isinstance(state, str)
+
+
+def _wait_hint(restart_stalled, healed, silent=()):
+    if silent:
+        # Sockets to a member that is down stay down: no restart of the others mends them.
+        return (" %s stopped answering during the run: start %s (the Harper log under its root path "
+                "says why it stopped), then rerun: the rerun reads every member again and makes the joins still missing."
+                % (", ".join(silent), "it" if len(silent) == 1 else "them"))
     if healed:
         return " The worker threads of the members holding those sockets were restarted once, to no avail."
     if not restart_stalled:
@@ -271,30 +281,36 @@ def _wait_hint(restart_stalled, healed):
 
 def mesh_problems(states, names):
     """(problems, stalled): one text per member of names that does not see all the others
-    connected, and the members that hold a socket listed but not connected (the ones a restart
-    of worker threads can mend; a peer not listed yet is still being spread by Harper)."""
+    connected, and the members that hold a socket listed but not connected to a member that
+    answers (the ones a restart of worker threads can mend; a peer not listed yet is still being
+    spread by Harper, and a socket to a member that does not answer waits for that member)."""
     problems = []
     stalled = []
     for name in names:
         state = states.get(name)
-        if state is None or isinstance(state, str):
-            problems.append("%s: not answering (%s)" % (name, state))
+        if not _answered(state):
+            problems.append("%s: not answering (%s)" % (name, str(state).rstrip(".")))
             continue
         others = [peer for peer in names if peer != name]
         missing = [peer for peer in others if peer not in state.connections]
         down = []
+        mendable = False
         for peer in others:
             if peer in missing:
                 continue
             sockets = state.sockets(peer)
+            down_before = len(down)
             if not sockets:
                 down.append("%s/(no socket)" % peer)
             down.extend("%s/%s" % (peer, s["database"]) for s in sockets if not s["connected"])
+            if len(down) > down_before and _answered(states.get(peer)):
+                mendable = True
         if missing:
             problems.append("%s: peers missing: %s" % (name, ", ".join(missing)))
         if down:
             problems.append("%s: sockets not connected (peer/database): %s" % (name, ", ".join(down)))
-            stalled.append(name)
+            if mendable:
+                stalled.append(name)
     return problems, stalled
 
 
@@ -303,7 +319,7 @@ def describe(states, names):
     members = {}
     for name in names:
         state = states.get(name)
-        if state is None or isinstance(state, str):
+        if not _answered(state):
             members[name] = {"answering": False, "error": state}
             continue
         members[name] = {

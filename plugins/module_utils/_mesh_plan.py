@@ -187,7 +187,7 @@ def plan_mesh(members, views, join_options=None):
     """
     present = [m for m in members if m.present]
     absent = [m for m in members if not m.present]
-    silent = ["%s (%s): %s" % (m.name, m.api_url, views.get(m.name)) for m in present
+    silent = ["%s (%s): %s" % (m.name, m.api_url, str(views.get(m.name)).rstrip(".")) for m in present
               if not _answered(views.get(m.name))]
     if silent:
         raise MeshInputError("These present members do not answer, so they can be neither joined nor "

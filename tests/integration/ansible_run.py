@@ -6,9 +6,11 @@ and diff mode set by the command line, against real Harper nodes.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -65,12 +67,47 @@ def ansible_env(extra=None):
     return env
 
 
-def run_playbook(playbook, args=(), env=None, timeout=600):
-    """Run a playbook file; return the CompletedProcess."""
+def run_playbook(playbook, args=(), env=None, timeout=600, watch=None):
+    """Run a playbook file; return the CompletedProcess.
+
+    watch(line, process), when given, sees each line of stdout as it is printed, while the
+    playbook runs; the playbook runs in a process group of its own (process.pid is its id), so
+    a test can stop and continue it between two tasks.
+    """
     command = [str(_BIN / "ansible-playbook"), "-i", "localhost,", "-c", "local", str(playbook)]
     command.extend(args)
-    return subprocess.run(command, capture_output=True, text=True, env=ansible_env(env),
-                          timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+    if watch is None:
+        return subprocess.run(command, capture_output=True, text=True, env=ansible_env(env),
+                              timeout=timeout, check=False, stdin=subprocess.DEVNULL)
+    return _run_watched(command, ansible_env(dict(env or {}, PYTHONUNBUFFERED="1")), timeout, watch)
+
+
+def _run_watched(command, env, timeout, watch):
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    errors = []
+    reader = threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True)
+    reader.start()
+    timer = threading.Timer(timeout, process.kill)
+    timer.start()
+    lines = []
+    try:
+        for line in process.stdout:
+            lines.append(line)
+            watch(line, process)
+    except BaseException:
+        # A watch that failed must leave neither a stopped nor a running playbook behind.
+        for signum in (signal.SIGCONT, signal.SIGKILL):
+            try:
+                os.killpg(process.pid, signum)
+            except ProcessLookupError:
+                pass
+        raise
+    finally:
+        returncode = process.wait()
+        timer.cancel()
+        reader.join()
+    return subprocess.CompletedProcess(command, returncode, "".join(lines), "".join(errors))
 
 
 def run_module(module, args, check=False, diff=False, verbosity=0, env=None):

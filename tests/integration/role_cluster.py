@@ -217,13 +217,14 @@ class Cluster(object):
             return []
         return sorted(os.listdir(self.report_dir))
 
-    def run(self, *args):
-        """Run site.yml with extra args; return a SiteRun."""
+    def run(self, *args, **kwargs):
+        """Run site.yml with extra args; return a SiteRun. watch: see run_playbook."""
         before = set(self.reports())
         started = time.monotonic()
         env = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": self.fact_cache,
                "ANSIBLE_LOG_PATH": self.ansible_log}
-        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args), env=env)
+        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args),
+                            env=env, watch=kwargs.get("watch"))
         new = [name for name in self.reports() if name not in before]
         report = None
         if new:

@@ -5,7 +5,9 @@
 It forwards the first `admit` connections to the target, then, while the
 gate is shut, accepts every further connection and closes it at once (the
 peer looks down); open() lets every later connection through, shut() refuses
-them again, and cut() also breaks the connections forwarded so far.
+them again, and cut() also breaks the connections forwarded so far. hang()
+makes the target look hung: every later connection is accepted and held, and
+nothing is forwarded or answered, until open().
 """
 
 import socket
@@ -21,7 +23,9 @@ class TcpGate:
         self.accepted = 0
         self.refused = 0
         self._forwarded = []
+        self._held = []
         self._open = threading.Event()
+        self._hang = threading.Event()
         self._stopped = threading.Event()
         self._server = socket.socket()
         self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -32,7 +36,12 @@ class TcpGate:
         self._thread.start()
 
     def open(self):
+        self._hang.clear()
         self._open.set()
+
+    def hang(self):
+        """Accept every later connection and never answer it (a node that hangs)."""
+        self._hang.set()
 
     def shut(self):
         """Refuse every connection from now on; the ones forwarded already stay."""
@@ -55,6 +64,8 @@ class TcpGate:
         self._stopped.set()
         self._thread.join(5)
         self._server.close()
+        for held in self._held:
+            held.close()
 
     def _serve(self):
         while not self._stopped.is_set():
@@ -63,6 +74,9 @@ class TcpGate:
             except socket.timeout:
                 continue
             self.accepted += 1
+            if self._hang.is_set():
+                self._held.append(client)
+                continue
             if self.accepted > self.admit and not self._open.is_set():
                 self.refused += 1
                 client.close()

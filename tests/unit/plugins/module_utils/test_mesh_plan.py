@@ -142,7 +142,7 @@ def test_a_present_member_that_does_not_answer_is_refused_before_any_write():
     entries = [member("a"), member("b"), member("c")]
     views = mesh_views("ab")
     views["c"] = "connect_status on https://c:9925 failed: connection refused."
-    with pytest.raises(MeshInputError, match=r"c \(https://c:9925\): .*connection refused.*Start them, or mark them absent"):
+    with pytest.raises(MeshInputError, match=r"c \(https://c:9925\): .*connection refused\. Start them, or mark them absent"):
         plan(entries, views)
 
 

@@ -1,0 +1,63 @@
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harper_mesh's reading of a wait: which members a restart of worker threads can mend, and what
+the timeout message tells the user to do, on recorded member views."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_mesh import _wait_hint, mesh_problems
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+
+NAMES = ["node-a", "node-b", "node-c"]
+REFUSED = "cluster_status on https://node-c:9925 failed: connection refused. Check that Harper is running."
+
+
+def view(name, down=()):
+    """name lists every other member of NAMES; its sockets to the members in down are not connected."""
+    connections = [{"name": peer, "database_sockets": [{"database": "data", "connected": peer not in down}]}
+                   for peer in NAMES if peer != name]
+    return ClusterState({"type": "cluster-status", "node_name": name, "connections": connections},
+                        [{"name": name}])
+
+
+def test_a_socket_down_between_members_that_answer_is_a_stall_to_restart():
+    states = {"node-a": view("node-a", down=["node-b"]), "node-b": view("node-b"), "node-c": view("node-c")}
+    problems, stalled = mesh_problems(states, NAMES)
+    assert problems == ["node-a: sockets not connected (peer/database): node-b/data"]
+    assert stalled == ["node-a"]
+
+
+def test_sockets_to_a_member_that_is_down_are_no_stall_of_the_others():
+    # node-c was killed in the middle of its join: the others' sockets to it are down, and
+    # restarting their worker threads would only interrupt them.
+    states = {"node-a": view("node-a", down=["node-c"]), "node-b": view("node-b", down=["node-c"]),
+              "node-c": REFUSED}
+    problems, stalled = mesh_problems(states, NAMES)
+    assert stalled == []
+    assert problems == [
+        "node-a: sockets not connected (peer/database): node-c/data",
+        "node-b: sockets not connected (peer/database): node-c/data",
+        "node-c: not answering (%s)" % REFUSED.rstrip("."),
+    ]
+
+
+def test_a_member_with_sockets_down_to_a_dead_member_and_a_live_one_is_restarted():
+    states = {"node-a": view("node-a", down=["node-b", "node-c"]), "node-b": view("node-b"), "node-c": REFUSED}
+    dummy_problems, stalled = mesh_problems(states, NAMES)
+    assert stalled == ["node-a"]
+
+
+def test_the_timeout_message_says_to_start_the_members_that_stopped_answering():
+    hint = _wait_hint(True, False, ["node-c"])
+    assert "node-c stopped answering during the run: start it" in hint
+    assert "then rerun" in hint
+    assert "restarted" not in hint
+    assert "start them" in _wait_hint(True, True, ["node-b", "node-c"])
+
+
+def test_the_timeout_message_of_a_stall_is_unchanged():
+    assert "to no avail" in _wait_hint(True, True)
+    assert "restart_stalled: true" in _wait_hint(False, False, [])
+    assert _wait_hint(True, False) == ""
