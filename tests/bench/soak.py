@@ -28,9 +28,7 @@ import argparse
 import contextlib
 import datetime
 import ipaddress
-import json
 import os
-import re
 import shlex
 import shutil
 import signal
@@ -191,8 +189,9 @@ def totals(rows, size, planned):
     done = [row for row in rows if row["ok"]]
     heal_count = sum(row.get("converge_heals", 0) + row.get("rerun_heals", 0) for row in rows)
     restart_count = sum(row.get("converge_restarts", 0) + row.get("rerun_restarts", 0) for row in rows)
-    lines = ["runs converged, connected and unchanged on the rerun: %d of %d (N = %d)%s" % (
-        len(done), len(rows), size, "" if len(rows) == planned else "; %d runs of %d made so far" % (len(rows), planned)),
+    so_far = "" if len(rows) == planned else "; %d runs of %d made so far" % (len(rows), planned)
+    lines = ["runs converged, connected and unchanged on the rerun: %d of %d (N = %d)%s"
+             % (len(done), len(rows), size, so_far),
              "heals (members whose worker threads were restarted): %d in all, %d restart_service writes"
              % (heal_count, restart_count)]
     timed = [row for row in rows if row.get("converge") is not None]

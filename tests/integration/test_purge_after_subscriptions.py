@@ -4,10 +4,11 @@ On three prod-mode nodes joined with harper_cluster (node1 declares node2 and no
 try changes the subscriptions of node3 (harper_cluster on node1 with new `subscriptions` for
 its entry: one update_node), then at once purges it (harper_cluster on node1 with node3 left
 out and `purge: true`: an update of node1's record of node3 that clears its subscriptions, then
-one remove_node). Then node1 and node2 must be one mesh of exactly
-themselves, every socket connected, and node3 must be gone from the cluster_status and the
-system.hdb_nodes of both. node3 is then joined again (harper_mesh over the three nodes, as the
-role does it, restart_stalled on) and all three must be connected before the next try. Every try prints its seconds; the first failure stops the loop with what each node saw.
+one remove_node). Then node1 and node2 must be one mesh of exactly themselves, every socket
+connected, and node3 must be gone from the cluster_status and the system.hdb_nodes of both.
+node3 is then joined again (harper_mesh over the three nodes, as the role does it,
+restart_stalled on) and all three must be connected before the next try. Every try prints its
+seconds; the first failure stops the loop with what each node saw.
 
 HARPER_PURGE_TRIES sets the number of tries (20 by default).
 """
@@ -124,5 +125,6 @@ def test_purge_right_after_a_subscriptions_change_keeps_the_mesh(n):
 
     seconds = sorted(t[0] for t in timings)
     print("%d tries, 0 failures; seconds per try: min %.1f, median %.1f, max %.1f; settle after purge max %.1f s; "
-          "rejoins that needed a worker restart: %d" % (len(timings), seconds[0], seconds[len(seconds) // 2], seconds[-1],
-                                                       max(t[1] for t in timings), sum(1 for t in timings if t[2])))
+          "rejoins that needed a worker restart: %d"
+          % (len(timings), seconds[0], seconds[len(seconds) // 2], seconds[-1], max(t[1] for t in timings),
+             sum(1 for t in timings if t[2])))
