@@ -42,7 +42,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     apply_change,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
 
 # Harper connects a join in about a second: poll at a pace that does not add to it.
 POLL_INTERVAL = 0.1
@@ -160,7 +160,7 @@ class MeshModule(HarperModule):
         """Apply the plan; return the last reading of every present member."""
         timeout = self.params["wait_timeout"]
         for removal in plan.removals:
-            self.remove_everywhere(removal["name"], removal["on"], timeout)
+            self.remove_everywhere(removal["name"], removal["on"], timeout, views)
         mesh = list(plan.mesh)
         states = None
         for change in plan.joins:
@@ -191,19 +191,25 @@ class MeshModule(HarperModule):
             return False
         return name in seed_state.connections and seed in state.connections
 
-    def remove_everywhere(self, name, holders, timeout):
+    def remove_everywhere(self, name, holders, timeout, views=None):
         """Remove name on the first holder, give Harper a moment to pass it on, then remove it
         directly from each member that still lists it, and confirm it is gone from all of them."""
         first = holders[0]
-        self._remove(first, name)
+        self._remove(first, name, self._record(views, first, name))
         lingering = self._wait_gone(name, holders, min(REMOVAL_GRACE, timeout), fail=False)
         for holder in lingering:
-            self._remove(holder, name)
+            self._remove(holder, name, self._record(views, holder, name))
         self._wait_gone(name, holders, timeout, fail=True)
 
-    def _remove(self, holder, name):
+    @staticmethod
+    def _record(views, holder, name):
+        """holder's record of name as first read (its subscriptions decide how it is removed)."""
+        state = (views or {}).get(holder)
+        return public_record(state.peer_record(name)) if isinstance(state, ClusterState) else {}
+
+    def _remove(self, holder, name, record=None):
         spec = PeerSpec({"hostname": name}, label="removal of %s on %s" % (name, holder))
-        change = PeerChange(spec, "remove", name, {}, {}, {"hostname": name})
+        change = PeerChange(spec, "remove", name, record or {}, {}, {"hostname": name})
         try:
             apply_change(self.clients[holder], change)
         except HarperError as exc:

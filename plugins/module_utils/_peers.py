@@ -359,6 +359,8 @@ def apply_change(client, change):
         return None
     client.add_secrets(*change.spec.secrets())
     try:
+        if change.action == "remove" and (change.before or {}).get("subscriptions"):
+            _drop_subscriptions(client, change.name)
         answer = client.call(change.operation, **change.body)
     except AuthorizationError:
         raise  # refused before anything was written: nothing to undo, and the message says the fix
@@ -373,6 +375,20 @@ def apply_change(client, change):
     if change.action == "add":
         _record_added_name(client, change)
     return answer.get("message") if isinstance(answer, dict) else None
+
+
+def _drop_subscriptions(client, name):
+    """Clear the subscriptions of the stored record of name before its remove_node.
+
+    remove_node asks the removed node to delete a record too: its own when the
+    caller's record of it has no subscriptions, but the caller's record when it
+    has some. system.hdb_nodes replicates, so the second way the caller's record
+    is deleted on every member the removed node reaches, and they all drop the
+    caller: the mesh breaks. A plain update of the record (update_node merges
+    subscriptions, so it cannot clear them) makes remove_node take the first way.
+    """
+    client.call("update", database="system", table="hdb_nodes",
+                records=[{"name": name, "subscriptions": None}])
 
 
 _PEER_HINTS = (

@@ -18,6 +18,9 @@ description:
   - Reads the node's state, computes one plan (add, update or remove, per peer), shows it in check
     mode and diff mode, and applies it with one C(add_node), C(update_node) or C(remove_node) per
     peer that differs. A rerun with the same input sends no write.
+  - The removal of a peer whose record has subscriptions first clears them with an C(update) of
+    that record in C(system.hdb_nodes). Otherwise Harper has the removed peer delete this node's
+    record, which replicates, and the other members drop this node.
   - Peers are joined one at a time. With O(wait=true) the module waits, after each join, until
     every database socket to the peers joined so far is connected. Harper's joins sent back to
     back race, and a socket can stay unconnected.

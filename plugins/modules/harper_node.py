@@ -19,6 +19,9 @@ description:
   - Harper merges C(update_node) into the stored record, and the comparison does the same.
     O(subscriptions) are merged by database and table, O(revoked_certificates) are added to those
     stored. To drop a subscription or a revoked certificate, remove the peer and add it again.
+  - The removal of a peer whose record has subscriptions first clears them with an C(update) of
+    that record in C(system.hdb_nodes). Otherwise Harper has the removed peer delete this node's
+    record, which replicates, and the other members drop this node.
   - A call that names neither O(hostname) nor O(url) is refused before any request is sent, because
     Harper would store, or remove, a node named C(undefined).
 author:

@@ -12,6 +12,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._client import Ha
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
+    apply_change,
     merge_revoked,
     merge_subscriptions,
     plan_absent,
@@ -152,6 +153,35 @@ def test_absent():
         plan_absent(state, spec(hostname="node1"))
     assert "allow_self_removal" in str(info.value)
     assert plan_absent(state, spec(hostname="node1"), allow_self_removal=True).body == {"hostname": "node1"}
+
+
+class RecordingClient:
+    """Records the operations apply_change sends; every one answers a plain message."""
+
+    def __init__(self):
+        self.calls = []
+
+    def add_secrets(self, *secrets):
+        pass
+
+    def call(self, operation, **fields):
+        self.calls.append(dict(fields, operation=operation))
+        return {"message": "done"}
+
+
+def test_removal_of_a_peer_with_subscriptions_clears_them_first():
+    # With subscriptions on the record, remove_node makes the removed node delete the
+    # caller's record, which replicates and drops the caller from every member.
+    client = RecordingClient()
+    apply_change(client, plan_absent(make_state([dict(NODE2, subscriptions=[DOG])]), spec(hostname="node2")))
+    assert client.calls == [
+        {"operation": "update", "database": "system", "table": "hdb_nodes",
+         "records": [{"name": "node2", "subscriptions": None}]},
+        {"operation": "remove_node", "hostname": "node2"},
+    ]
+    client = RecordingClient()
+    apply_change(client, plan_absent(make_state([NODE2]), spec(hostname="node2")))
+    assert client.calls == [{"operation": "remove_node", "hostname": "node2"}]
 
 
 def test_facts_summarise_connection_health():
