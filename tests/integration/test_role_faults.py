@@ -58,6 +58,14 @@ def failure_messages(run):
     return re.findall(r'(?:fatal|failed): \[[^\]]+\].*?"msg": "((?:[^"\\]|\\.)*)"', run.output)
 
 
+def last_failure(run):
+    """The msg of the last failed task of a run that must have failed."""
+    assert run.returncode != 0, run.tail()
+    messages = failure_messages(run)
+    assert messages, run.tail()
+    return messages[-1]
+
+
 def insert_records(cluster, label):
     """Write RECORDS_PER_FAULT records to data.dog on the first host; remember their ids."""
     writer = cluster.nodes[0]
@@ -168,11 +176,7 @@ def test_member_killed_in_the_middle_of_its_join(cluster):
         watcher.join(10)
     cluster.timings["fault 1: failing run"] = round(run.seconds, 1)
     assert killed, "the seed never recorded %s: the join was not reached\n%s" % (joining.name, run.tail())
-    assert run.returncode != 0, "the run passed although %s was killed during its join:\n%s" % (
-        joining.name, run.tail())
-    messages = failure_messages(run)
-    assert messages, run.tail()
-    message = messages[-1]
+    message = last_failure(run)
     assert joining.name in message or joining.ip in message, message
     assert "%s stopped answering during the run: start it" % joining.name in message, message
     # The others' sockets to a dead member are no stall: their worker threads are left alone.
@@ -219,10 +223,7 @@ def test_member_whose_api_never_answers(cluster):
         run = cluster.run(watch=pause)
         cluster.timings["fault 3: failing run"] = round(run.seconds, 1)
         assert pause.done, run.tail()
-        assert run.returncode != 0, run.tail()
-        messages = failure_messages(run)
-        assert messages, run.tail()
-        message = messages[-1]
+        message = last_failure(run)
         assert hung.name in message, message
         assert "no answer within %d seconds" % REQUEST_TIMEOUT in message, message
         assert "Raise timeout" in message, message
@@ -280,10 +281,7 @@ def test_member_down_when_the_membership_is_verified(cluster):
     run = cluster.run(watch=pause)
     cluster.timings["fault 4: failing run"] = round(run.seconds, 1)
     assert pause.done, run.tail()
-    assert run.returncode != 0, run.tail()
-    messages = failure_messages(run)
-    assert messages, run.tail()
-    message = messages[-1]
+    message = last_failure(run)
     assert down.name in message, message
     assert "Check that Harper is running" in message, message
     cluster.fault_messages["down at the check"] = message
