@@ -53,7 +53,7 @@ sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "i
 
 import harper_testbed  # noqa: E402  pylint: disable=wrong-import-position
 from ansible_run import REPO, ansible_env  # noqa: E402  pylint: disable=wrong-import-position
-from role_cluster import RoleNode, local_inventory  # noqa: E402  pylint: disable=wrong-import-position
+from role_cluster import RoleNode, local_inventory, terminate  # noqa: E402  pylint: disable=wrong-import-position
 
 SITE = REPO / "playbooks" / "site.yml"
 ROLE_TASKS = REPO / "roles" / "harper_cluster" / "tasks"
@@ -425,25 +425,7 @@ class RoleCluster(object):
 
     def stop(self, timeout=60):
         """SIGTERM every Harper process of these hosts, SIGKILL what is left at the deadline."""
-        for host in self.hosts:
-            for pid in host.pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if not any(h.pids() or h.answers() for h in self.hosts):
-                return
-            time.sleep(0.25)
-        for host in self.hosts:
-            for pid in host.pids():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-        kill_deadline = time.monotonic() + 15
-        while time.monotonic() < kill_deadline and any(h.pids() for h in self.hosts):
-            time.sleep(0.25)
-        left = dict((h.name, h.pids()) for h in self.hosts if h.pids())
-        if left:
-            raise BenchError("Harper processes still running after SIGKILL: %s" % left)
+        terminate(self.hosts, timeout)
 
 
 def report_writes(report):

@@ -25,7 +25,6 @@ of docs/reliability.md between its markers. Exit status 1 when any run failed.
 """
 
 import argparse
-import contextlib
 import datetime
 import ipaddress
 import os
@@ -41,7 +40,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "integration")]
 
 from ansible_run import REPO  # noqa: E402  pylint: disable=wrong-import-position
-from role_cluster import Cluster, mesh_problems  # noqa: E402  pylint: disable=wrong-import-position
+from role_cluster import Cluster, mesh_problems, terminate  # noqa: E402  pylint: disable=wrong-import-position
 
 RELIABILITY_MD = REPO / "docs" / "reliability.md"
 BEGIN_MARK = "<!-- soak: begin (tests/bench/soak.py writes this part) -->"
@@ -49,7 +48,6 @@ END_MARK = "<!-- soak: end -->"
 DEFAULT_FIRST_IP = "127.0.75.2"
 # The test command and the role tests bind 127.0.0.x and 127.0.2.x.
 RESERVED_NETWORKS = (ipaddress.ip_network("127.0.0.0/24"), ipaddress.ip_network("127.0.2.0/24"))
-STOP_TIMEOUT = 60
 
 
 class RunFailed(Exception):
@@ -85,25 +83,6 @@ def heals(report):
     return len(report.get("restarted") or []), len(restarts)
 
 
-def stop_nodes(cluster):
-    """SIGTERM every Harper process of the cluster, SIGKILL what is left at the deadline."""
-    for node in cluster.all_nodes:
-        for pid in node.pids():
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT
-    while time.monotonic() < deadline and any(n.pids() or n.answers() for n in cluster.all_nodes):
-        time.sleep(0.25)
-    for node in cluster.all_nodes:
-        node.kill()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and any(n.pids() for n in cluster.all_nodes):
-        time.sleep(0.25)
-    left = dict((n.name, n.pids()) for n in cluster.all_nodes if n.pids())
-    if left:
-        raise RuntimeError("Harper processes still running after SIGKILL: %s" % left)
-
-
 def keep_failure(cluster, runs, failure_dir, index):
     """Copy the run's outputs, join reports and every node's Harper logs under failure_dir."""
     target = os.path.join(failure_dir, "run-%02d" % index)
@@ -120,6 +99,21 @@ def keep_failure(cluster, runs, failure_dir, index):
     return target
 
 
+def checked_run(cluster, name, runs, row):
+    """One site.yml run that must pass and leave the mesh connected; its seconds and heals go in row."""
+    run = cluster.run()
+    runs.append((name, run))
+    row[name] = run.seconds
+    if run.returncode != 0:
+        raise RunFailed("%s failed (rc %s)" % (name, run.returncode))
+    run.assert_ok()
+    row[name + "_heals"], row[name + "_restarts"] = heals(run.report)
+    problems = mesh_problems(cluster.nodes)
+    if problems:
+        raise RunFailed("mesh not connected after the %s: %s" % (name, "; ".join(problems)))
+    return run
+
+
 def one_run(index, first_ip, size, work_dir, failure_dir, removals):
     """A from-scratch converge, mesh check, rerun and stop; a dict of what was measured."""
     base_dir = tempfile.mkdtemp(prefix="s%02d" % index, dir=work_dir)
@@ -128,32 +122,14 @@ def one_run(index, first_ip, size, work_dir, failure_dir, removals):
     row = {"run": index, "first_ip": first_ip, "ok": False}
     runs = []
     try:
-        converge = cluster.run()
-        runs.append(("converge", converge))
-        row["converge"] = converge.seconds
-        if converge.returncode != 0:
-            raise RunFailed("converge failed (rc %s)" % converge.returncode)
-        converge.assert_ok()
-        row["converge_heals"], row["converge_restarts"] = heals(converge.report)
+        converge = checked_run(cluster, "converge", runs, row)
         row["add_node"] = converge.count("add_node")
-        problems = mesh_problems(cluster.nodes)
-        if problems:
-            raise RunFailed("mesh not connected after the converge: %s" % "; ".join(problems))
-        rerun = cluster.run()
-        runs.append(("rerun", rerun))
-        row["rerun"] = rerun.seconds
-        if rerun.returncode != 0:
-            raise RunFailed("rerun failed (rc %s)" % rerun.returncode)
-        rerun.assert_ok()
+        rerun = checked_run(cluster, "rerun", runs, row)
         row["rerun_changed"] = sum(rerun.changed().values())
-        row["rerun_heals"], row["rerun_restarts"] = heals(rerun.report)
         row["rerun_writes"] = len(rerun.report.get("operations") or [])
         if row["rerun_changed"] or row["rerun_writes"]:
             raise RunFailed("rerun changed %d tasks and wrote %d operations"
                             % (row["rerun_changed"], row["rerun_writes"]))
-        problems = mesh_problems(cluster.nodes)
-        if problems:
-            raise RunFailed("mesh not connected after the rerun: %s" % "; ".join(problems))
         row["ok"] = True
     except (RunFailed, AssertionError, OSError, ValueError, KeyError) as exc:
         row["error"] = " ".join(str(exc).split())[:400]
@@ -161,7 +137,7 @@ def one_run(index, first_ip, size, work_dir, failure_dir, removals):
     finally:
         started = time.monotonic()
         try:
-            stop_nodes(cluster)
+            terminate(cluster.all_nodes)
         finally:
             row["stop"] = time.monotonic() - started
             # Five npm installs take a minute or two to delete on a loaded machine: in the

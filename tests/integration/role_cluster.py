@@ -302,6 +302,29 @@ def wait_stopped(node):
     wait_until(node.is_stopped, STOP_TIMEOUT, "%s to stop and release port %d" % (node.name, OPS_PORT))
 
 
+def terminate(nodes, timeout=STOP_TIMEOUT):
+    """SIGTERM every Harper process of nodes, SIGKILL what is left at the deadline.
+
+    Faster than the role's way down (stop_everything), for benchmarks that throw the nodes away.
+    """
+    nodes = list(nodes)
+    for node in nodes:
+        for pid in node.pids():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(n.pids() or n.answers() for n in nodes):
+        time.sleep(0.25)
+    for node in nodes:
+        node.kill()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(n.pids() for n in nodes):
+        time.sleep(0.25)
+    left = dict((n.name, n.pids()) for n in nodes if n.pids())
+    if left:
+        raise RuntimeError("Harper processes still running after SIGKILL: %s" % left)
+
+
 def stop_everything(cluster):
     """The role's own way down, then Harper's stop and SIGKILL for whatever it left.
 
