@@ -83,10 +83,15 @@ def _all_errors(name, errors):
     return "%s." % "; ".join(messages)
 
 
+# The least each timeout may be: a wait of 0 seconds checks once (a test, or a caller that only
+# wants to know); a request or a restart needs at least a second.
+LEAST_SECONDS = {"timeout": 1, "wait_timeout": 0, "restart_timeout": 1}
+
+
 def bounds_problems(params, keys):
-    """What is wrong with the timeouts named by keys (seconds, 1 to MAX_SECONDS)."""
-    return ["%s must be between 1 and %d seconds, got %s" % (key, MAX_SECONDS, params[key])
-            for key in keys if not 1 <= params[key] <= MAX_SECONDS]
+    """What is wrong with the timeouts named by keys (seconds, LEAST_SECONDS to MAX_SECONDS)."""
+    return ["%s must be between %d and %d seconds, got %s" % (key, LEAST_SECONDS[key], MAX_SECONDS, params[key])
+            for key in keys if not LEAST_SECONDS[key] <= params[key] <= MAX_SECONDS]
 
 
 class HarperModule:

@@ -118,7 +118,7 @@ options:
   wait_timeout:
     description:
       - Seconds to wait for each change when O(wait=true).
-      - From 1 to 86400.
+      - From 0 to 86400; 0 checks once, without waiting.
     type: int
     default: 60
 notes:

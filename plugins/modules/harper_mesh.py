@@ -131,7 +131,7 @@ options:
   wait_timeout:
     description:
       - Seconds each wait may take; one wait follows each join, one each removal, one ends the task.
-      - From 1 to 86400.
+      - From 0 to 86400; 0 checks once, without waiting.
     type: int
     default: 60
   restart_stalled:

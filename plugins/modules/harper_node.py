@@ -116,7 +116,7 @@ options:
   wait_timeout:
     description:
       - Seconds to wait when O(wait=true) before failing with the peer's last socket status.
-      - From 1 to 86400.
+      - From 0 to 86400; 0 checks once, without waiting.
     type: int
     default: 60
 notes:

@@ -126,14 +126,19 @@ def test_removal_leaves_every_member_and_is_idempotent(n):
 
     run = run_module("harper_node", args)
     assert not run.failed, run.get("msg")
-    assert run.writes() == [{"operation": "remove_node", "hostname": n[2].name}]
+    # node3's record has subscriptions (the update above): they are cleared first, or Harper's
+    # remove_node has node3 delete node1's record, which replicates and drops node1 from the mesh.
+    clear = {"operation": "update", "database": "system", "table": "hdb_nodes",
+             "records": [{"name": n[2].name, "subscriptions": None}]}
+    remove = {"operation": "remove_node", "hostname": n[2].name}
+    assert run.writes() == [clear, remove]
     assert n[2].name not in _peer_names(n[0])
-    # Harper passes a removal on to the other members, but not always (seen after the peer's
-    # subscriptions were changed): the same task on the other member makes sure, and sends
-    # remove_node only if that member still has the peer.
+    assert n[0].name in _peer_names(n[1]), "node2 lost node1: the removal broke the mesh"
+    # Harper passes a removal on to the other members, but not always: the same task on the
+    # other member makes sure, and writes only if that member still has the peer.
     other = run_module("harper_node", node_task(n[1], n[2], state="absent"))
     assert not other.failed, other.get("msg")
-    assert other.writes() in ([], [{"operation": "remove_node", "hostname": n[2].name}])
+    assert other.writes() in ([], [remove], [clear, remove])
     assert n[2].name not in _peer_names(n[1])
 
     for node in n[:2]:

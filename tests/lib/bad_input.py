@@ -253,7 +253,7 @@ def _credentials(draw, target, options):
 
 
 def _wait_timeout():
-    return integer(1, 60, "not positive", limit=MAX_SECONDS)
+    return integer(0, 60, "negative", limit=MAX_SECONDS)
 
 
 @st.composite
