@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The base every module of the collection is built on.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 It owns the connection options, one HarperClient per run (several, for
 harper_mesh), and the way a run ends: every result carries the write
 operations that were sent (credentials redacted), and every HarperError ends

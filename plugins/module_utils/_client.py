@@ -3,8 +3,10 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP client for Harper's operations API.
 
-Private to the collection. Every module talks to Harper through one
-HarperClient: one keep-alive connection per node and module run (_http), one POST of
+Internal to the harperdb.cluster collection: it may change in any release.
+
+Every module talks to Harper through one HarperClient: one keep-alive connection per
+node and module run (_http), one POST of
 ``{"operation": ...}`` per call. The client turns every way Harper can fail,
 including the 200 answers that hide a failure, into a HarperError whose text
 is one line a user can act on, with every credential scrubbed out.

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The harper_cluster module: a node's whole membership, planned once, applied peer by peer.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 configure_cluster would send every join at once, and Harper's joins race
 when sent back to back (a socket can stay stuck). So the plan is applied one
 peer at a time with add_node, update_node and remove_node, waiting for each

@@ -1,7 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The harper_node module: one peer, read, compared, written only if it differs."""
+"""The harper_node module: one peer, read, compared, written only if it differs.
+
+Internal to the harperdb.cluster collection: it may change in any release.
+"""
 
 from __future__ import absolute_import, division, print_function
 

@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """One node's relationship with one peer: validate, compare, plan, apply, wait.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 harper_node manages one peer with this; harper_cluster a whole list. The
 compare mirrors what Harper stores after update_node (subscriptions merged by
 database and table, revoked certificates as a union), so a second run with the

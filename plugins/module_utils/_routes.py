@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Replication routes of one node: a normal form, a plan, one write, a restart.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 Harper's own route operations cannot be trusted to keep a list right:
 cluster_get_routes answers from memory loaded at start, cluster_set_routes
 compares object routes by port only and, before a restart, overwrites the

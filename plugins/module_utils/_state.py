@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What one Harper node knows of its cluster, read in one place.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 cluster_status gives the node's own name and the live sockets to each peer;
 system.hdb_nodes gives the stored records (the node's own included), which is
 where shard, subscriptions and revoked certificates really live. Records are
