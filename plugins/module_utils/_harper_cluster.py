@@ -24,6 +24,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerSpec,
     apply_change,
     peer_argument_spec,
+    wait_argument_spec,
     plan_absent,
     plan_present,
     wait_connected,
@@ -36,13 +37,13 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
 
 
 def _argument_spec():
-    return dict(
+    # connections is documented in plugins/doc_fragments/peer.py (CONNECTIONS), with the peer options.
+    spec = dict(
         connections=dict(type="list", elements="dict", required=True, options=peer_argument_spec()),
         purge=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=60),
-        restart_stalled=dict(type="bool", default=False),
     )
+    spec.update(wait_argument_spec())
+    return spec
 
 
 def parse_connections(entries):

@@ -16,6 +16,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerSpec,
     apply_change,
     peer_argument_spec,
+    wait_argument_spec,
     plan_absent,
     plan_present,
     wait_connected,
@@ -30,10 +31,8 @@ def _argument_spec():
     spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         allow_self_removal=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=60),
-        restart_stalled=dict(type="bool", default=False),
     )
+    spec.update(wait_argument_spec())
     return spec
 
 

@@ -106,7 +106,10 @@ def authorization_problem(authorization):
 
 
 def peer_argument_spec():
-    """The options that describe one peer, in harper_node and in harper_cluster entries."""
+    """The options that describe one peer, in harper_node and in harper_cluster entries.
+
+    Documented once, in plugins/doc_fragments/peer.py: change both together.
+    """
     return dict(
         hostname=dict(type="str", aliases=["name"]),
         url=dict(type="str"),
@@ -116,6 +119,18 @@ def peer_argument_spec():
         revoked_certificates=dict(type="list", elements="str", no_log=False),
         shard=dict(type="int"),
         subscriptions=dict(type="list", elements="dict"),
+    )
+
+
+def wait_argument_spec():
+    """The options of the wait after each change (harper_node, harper_cluster).
+
+    Documented once, in plugins/doc_fragments/wait.py: change both together.
+    """
+    return dict(
+        wait=dict(type="bool", default=True),
+        wait_timeout=dict(type="int", default=60),
+        restart_stalled=dict(type="bool", default=False),
     )
 
 
