@@ -10,7 +10,7 @@ __metaclass__ = type
 class ModuleDocFragment:
     """The options of the wait after each change, for harper_node and harper_cluster.
 
-    Paired with wait_argument_spec() in plugins/module_utils/_peers.py: change both together.
+    Paired with wait_argument_spec() in plugins/module_utils/_sockets.py: change both together.
     """
 
     DOCUMENTATION = r"""

@@ -16,9 +16,11 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerSpec,
     apply_change,
     peer_argument_spec,
-    wait_argument_spec,
     plan_absent,
     plan_present,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
+    wait_argument_spec,
     wait_connected,
     wait_disconnected,
     wait_gone,

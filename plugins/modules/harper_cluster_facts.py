@@ -159,21 +159,11 @@ ansible_facts:
                 - "hdb_nodes: read of system.hdb_nodes"
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
-
-
-class _ClusterFactsModule(HarperModule):
-
-    def run(self):
-        facts, refusals = read_facts(self.client)
-        for refusal in refusals:
-            self.module.warn(self.scrub(refusal))
-        return {"changed": False, "ansible_facts": {"harper_cluster": facts}}
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import ClusterFactsModule
 
 
 def main():
-    _ClusterFactsModule({}).execute()
+    ClusterFactsModule().execute()
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ operations:
       service: http
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._routes import RoutesModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_routes import RoutesModule
 
 
 def main():

@@ -9,6 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import cluster_facts
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
@@ -20,7 +21,6 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
-    cluster_facts,
     find_peer,
     normalize_url,
     url_host,

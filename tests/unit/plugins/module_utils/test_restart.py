@@ -12,7 +12,7 @@ import time
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError, WaitTimeout
-from ansible_collections.harperdb.cluster.plugins.module_utils._peers import wait_connected
+from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import wait_connected
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import RestartFailed, restart_and_wait
 
 

@@ -9,7 +9,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import read_facts
 
 URL = "https://node1.example.com:9925"
 PEER = {"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin", "password": "pw"},

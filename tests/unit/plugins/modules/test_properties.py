@@ -33,8 +33,8 @@ from ansible.module_utils import basic
 from ansible_collections.harperdb.cluster.plugins.module_utils import (
     _client,
     _harper_mesh,
-    _peers,
     _restart,
+    _sockets,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import WRITE_OPERATIONS
 from ansible_collections.harperdb.cluster.plugins.modules import (
@@ -294,7 +294,7 @@ def run(module, args, world, check_mode=False):
         stack.enter_context(module_args(args))
         stack.enter_context(mock.patch.object(http.client, "HTTPConnection", connection))
         stack.enter_context(mock.patch.object(http.client, "HTTPSConnection", connection))
-        for namespace in (_client, _peers, _harper_mesh, _restart):
+        for namespace in (_client, _sockets, _harper_mesh, _restart):
             stack.enter_context(mock.patch.object(namespace, "time", fake_time))
         stack.enter_context(mock.patch.object(time, "sleep", clock.sleep))
         stack.enter_context(mock.patch.object(basic.AnsibleModule, "_log_invocation"))
