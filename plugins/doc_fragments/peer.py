@@ -2,10 +2,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 # The options that describe one peer, written once. They are the options of harper_node and the
 # suboptions of harper_cluster's connections. A fragment only adds top-level options, so the
 # CONNECTIONS part is built from the same text, indented under connections.suboptions and with

@@ -12,10 +12,6 @@ including the 200 answers that hide a failure, into a HarperError whose text
 is one line a user can act on, with every credential scrubbed out.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import copy
 import re
 import time
@@ -62,7 +58,7 @@ class HarperError(Exception):
     """A failed call, with a message fit to show the user as it is."""
 
     def __init__(self, message, status=None, response=None):
-        super(HarperError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.response = response
@@ -80,7 +76,7 @@ class AuthorizationError(FinalHarperError):
     """
 
     def __init__(self, message, status=None, response=None, account=None, denied=None):
-        super(AuthorizationError, self).__init__(message, status, response)
+        super().__init__(message, status, response)
         self.account = account
         self.denied = list(denied or [])
 

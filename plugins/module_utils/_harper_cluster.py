@@ -13,10 +13,6 @@ the others go on; as the plan is computed from the node's state, a rerun
 picks up where the failure left off.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
@@ -94,7 +90,7 @@ def plan_cluster(state, specs, purge):
 
 class ClusterModule(HarperModule):
     def __init__(self):
-        super(ClusterModule, self).__init__(_argument_spec())
+        super().__init__(_argument_spec())
 
     def run(self):
         try:

@@ -10,10 +10,6 @@ An account that may not run one of them gets the rest of the fact, its access
 fact naming each refused read, and a warning each, instead of a failure.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (

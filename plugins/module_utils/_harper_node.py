@@ -6,10 +6,6 @@
 Internal to the harperdb.cluster collection: it may change in any release.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
@@ -40,7 +36,7 @@ def _argument_spec():
 
 class NodeModule(HarperModule):
     def __init__(self):
-        super(NodeModule, self).__init__(_argument_spec(), required_one_of=[("hostname", "url")])
+        super().__init__(_argument_spec(), required_one_of=[("hostname", "url")])
 
     def run(self):
         try:

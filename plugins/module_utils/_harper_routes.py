@@ -11,10 +11,6 @@ running node loaded (cluster_get_routes), not with the file before the task,
 since an earlier task may have changed the file without a restart.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
 from ansible_collections.harperdb.cluster.plugins.module_utils._routes import (
@@ -32,7 +28,7 @@ class RoutesModule(HarperModule):
     """The harper_routes module."""
 
     def __init__(self):
-        super(RoutesModule, self).__init__(dict(
+        super().__init__(dict(
             routes=dict(type="list", elements="raw", required=True),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             exclusive=dict(type="bool", default=False),

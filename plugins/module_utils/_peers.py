@@ -15,10 +15,6 @@ named "undefined"), update_node always carries the url and the subscriptions
 record that a failed add_node wrote anyway is removed again.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib

@@ -12,10 +12,6 @@ threads read the configuration (routes) again and open every replication
 socket anew.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import time
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (

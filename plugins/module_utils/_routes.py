@@ -16,10 +16,6 @@ survives any number of changes in a row. The harper_routes module
 routes again.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_replication_config

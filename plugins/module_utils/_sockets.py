@@ -13,10 +13,6 @@ good; with restart_stalled, sockets still down half way through a wait get one
 restart of the node's worker threads (_restart.py).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import time
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import WaitTimeout, poll_until

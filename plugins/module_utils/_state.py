@@ -12,10 +12,6 @@ shown to users only through public_record(), which drops credentials and
 server-only fields.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import json
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (

@@ -3,10 +3,6 @@
 """harper_mesh's reading of a wait: which members a restart of worker threads can mend, and what
 the timeout message tells the user to do, on recorded member views."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_mesh import _wait_hint, mesh_problems
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
 

@@ -2,10 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validation, comparison and planning of one peer, on recorded server state."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError

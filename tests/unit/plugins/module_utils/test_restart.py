@@ -3,10 +3,6 @@
 """The restart of a node's worker threads, and the wait that restarts a node
 whose sockets stall, on recorded answers."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import time
 
 import pytest

@@ -2,10 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """read_facts: what harper_cluster_facts reads, and what it says when the account may not read it."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError

@@ -10,10 +10,6 @@ and the fake answers it the way Harper does (membership spreads, a failed add_no
 record, routes are read from the file).
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import base64
 import collections
 import contextlib
@@ -213,7 +209,7 @@ def fake_connection_class(world):
         """http.client's request building and checks, with the fake world for a network."""
 
         def __init__(self, host, port=None, timeout=None, context=None):
-            super(FakeConnection, self).__init__(host, port, timeout=timeout)
+            super().__init__(host, port, timeout=timeout)
             self.context = context
             self.sent = b""
 
