@@ -29,6 +29,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils import (
     _sockets,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import WRITE_OPERATIONS
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
 
 USERNAME = "admin"
 PASSWORD = "Pw-s3cret-9"
@@ -281,3 +282,52 @@ def run(module, args, world, check_mode=False):
     result = json.loads(text.strip().splitlines()[-1])
     assert info.value.code in (0, 1), text
     return ("fail" if result.get("failed") else "exit"), result, text
+
+
+class ScriptedClient:
+    """A HarperClient stand-in for one module_utils function: each operation answers from a
+    script, a list whose items are used in turn (the last one repeated), or one answer (not a
+    list) for every call; an answer that is a list goes in a list of its own. An exception in the
+    script is raised. Every call is kept in calls (operation) and
+    bodies (operation and fields)."""
+
+    def __init__(self, answers, api_url="https://node-a:9925", username="admin"):
+        self.answers = answers
+        self.api_url = api_url
+        self.username = username
+        self.retries = 3
+        self.calls = []
+        self.bodies = []
+
+    def add_secrets(self, *secrets):
+        """The real client scrubs these from its messages; nothing to scrub here."""
+
+    def call(self, operation, **fields):
+        self.calls.append(operation)
+        self.bodies.append(dict(fields, operation=operation))
+        script = self.answers[operation]
+        if isinstance(script, list):
+            answer = script.pop(0) if len(script) > 1 else script[0]
+        else:
+            answer = script
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def make_state(peers=(), sockets=None):
+    """node1 with the given stored peer records; every peer connected unless sockets says otherwise."""
+    sockets = sockets or {}
+    records = [{"name": "node1", "url": "wss://10.0.0.1:9933", "subscriptions": None}]
+    connections = []
+    for peer in peers:
+        records.append(dict(peer, ca="CERT", ca_info={"serialNumber": "1"}, __updatedtime__=1))
+        connections.append(dict(peer, database_sockets=sockets.get(
+            peer["name"], [{"database": "data", "connected": True, "lastReceivedStatus": "Waiting"}])))
+    status = {"type": "cluster-status", "node_name": "node1", "url": "wss://10.0.0.1:9933",
+              "is_enabled": True, "connections": connections}
+    return ClusterState(status, records)
+
+
+NODE2 = {"name": "node2", "url": "wss://10.0.0.2:9933", "subscriptions": None, "shard": None,
+         "revoked_certificates": None, "replicates": True}
