@@ -7,7 +7,9 @@ import pytest
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import cluster_facts, read_facts
 
-from fake_harper import NODE2, make_state  # tests/lib
+from ansible_collections.harperdb.cluster.plugins.modules import harper_cluster_facts
+
+from fake_harper import NODE2, PASSWORD, USERNAME, FakeWorld, make_state, run  # tests/lib
 
 URL = "https://node1.example.com:9925"
 PEER = {"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin", "password": "pw"},
@@ -105,3 +107,16 @@ def test_facts_summarise_connection_health():
     assert facts["disconnected"] == [{"peer": "node3", "database": "data"}]
     assert facts["routes"] == ["wss://10.0.0.3:9933"]
     assert "ca" not in facts["peers"][0]
+
+
+def test_run_sets_the_fact_from_the_three_reads_and_writes_nothing():
+    world = FakeWorld(joined=True, routes=["wss://n2:9933"])
+    outcome, result, text = run(harper_cluster_facts, {"username": USERNAME, "password": PASSWORD,
+                                                       "api_url": "http://n1:9925"}, world)
+    assert outcome == "exit" and result["changed"] is False and result["operations"] == []
+    fact = result["ansible_facts"]["harper_cluster"]
+    assert (fact["node_name"], fact["peer_count"], fact["all_connected"]) == ("n1", 1, True)
+    assert fact["routes"] == ["wss://n2:9933"] and fact["access"]["super_user"] is True
+    assert sorted(body["operation"] for dummy_node, body in world.requests) == [
+        "cluster_status", "get_configuration", "search_by_value"]
+    assert PASSWORD not in text
