@@ -9,7 +9,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_f
 
 from ansible_collections.harperdb.cluster.plugins.modules import harper_cluster_facts
 
-from fake_harper import NODE2, PASSWORD, USERNAME, FakeWorld, make_state, run  # tests/lib
+from fake_harper import NODE2, PASSWORD, USERNAME, FakeWorld, ScriptedClient, make_state, run  # tests/lib
 
 URL = "https://node1.example.com:9925"
 PEER = {"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin", "password": "pw"},
@@ -26,26 +26,13 @@ def refused(operation, item):
                               403, account="monitor", denied=[item])
 
 
-class ScriptedClient:
-    """Answers each operation from a dict; an exception is raised."""
-
-    api_url = URL
-
-    def __init__(self, answers, username="monitor"):
-        self.answers = answers
-        self.username = username
-        self.calls = []
-
-    def call(self, operation, **fields):
-        self.calls.append(operation)
-        answer = self.answers[operation]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+def scripted(answers, username="monitor"):
+    """A client answering from answers (tests/lib/fake_harper.py), as the account username."""
+    return ScriptedClient(answers, api_url=URL, username=username)
 
 
 def test_a_super_user_reads_everything_and_no_user_info_is_asked():
-    client = ScriptedClient({"cluster_status": STATUS, "search_by_value": RECORDS, "get_configuration": CONFIG},
+    client = scripted({"cluster_status": STATUS, "search_by_value": [RECORDS], "get_configuration": CONFIG},
                             username="admin")
     facts, refusals = read_facts(client)
     assert refusals == []
@@ -58,7 +45,7 @@ def test_a_super_user_reads_everything_and_no_user_info_is_asked():
 
 
 def test_an_account_that_is_no_super_user_gets_what_it_may_read_and_why_not_the_rest():
-    client = ScriptedClient({
+    client = scripted({
         "cluster_status": refused("cluster_status", "Operation 'clusterStatus' is restricted to 'super_user' roles"),
         "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
         "get_configuration": refused("get_configuration",
@@ -80,7 +67,7 @@ def test_an_account_that_is_no_super_user_gets_what_it_may_read_and_why_not_the_
 
 
 def test_only_the_records_refused_still_gives_the_sockets():
-    client = ScriptedClient({"cluster_status": STATUS,
+    client = scripted({"cluster_status": STATUS,
                              "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
                              "get_configuration": CONFIG, "user_info": HarperError("no user_info")})
     facts, refusals = read_facts(client)
@@ -92,7 +79,7 @@ def test_only_the_records_refused_still_gives_the_sockets():
 
 
 def test_other_errors_still_fail():
-    client = ScriptedClient({"cluster_status": HarperError("cluster_status on %s failed: connection refused." % URL)})
+    client = scripted({"cluster_status": HarperError("cluster_status on %s failed: connection refused." % URL)})
     with pytest.raises(HarperError) as info:
         read_facts(client)
     assert "connection refused" in info.value.message

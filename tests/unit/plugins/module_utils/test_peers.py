@@ -121,33 +121,25 @@ def test_absent():
     assert plan_absent(state, spec(hostname="node1"), allow_self_removal=True).body == {"hostname": "node1"}
 
 
-class RecordingClient:
-    """Records the operations apply_change sends; every one answers a plain message."""
-
-    def __init__(self):
-        self.calls = []
-
-    def add_secrets(self, *secrets):
-        pass
-
-    def call(self, operation, **fields):
-        self.calls.append(dict(fields, operation=operation))
-        return {"message": "done"}
+def recording_client():
+    """Answers every write apply_change may send with a plain message; bodies keeps them."""
+    done = {"message": "done"}
+    return ScriptedClient({"update": done, "remove_node": done})
 
 
 def test_removal_of_a_peer_with_subscriptions_clears_them_first():
     # With subscriptions on the record, remove_node makes the removed node delete the
     # caller's record, which replicates and drops the caller from every member.
-    client = RecordingClient()
+    client = recording_client()
     apply_change(client, plan_absent(make_state([dict(NODE2, subscriptions=[DOG])]), spec(hostname="node2")))
-    assert client.calls == [
+    assert client.bodies == [
         {"operation": "update", "database": "system", "table": "hdb_nodes",
          "records": [{"name": "node2", "subscriptions": None}]},
         {"operation": "remove_node", "hostname": "node2"},
     ]
-    client = RecordingClient()
+    client = recording_client()
     apply_change(client, plan_absent(make_state([NODE2]), spec(hostname="node2")))
-    assert client.calls == [{"operation": "remove_node", "hostname": "node2"}]
+    assert client.bodies == [{"operation": "remove_node", "hostname": "node2"}]
 
 
 def test_a_misspelt_field_is_named_with_the_field_it_leaves_missing():
