@@ -33,7 +33,7 @@ def scripted(answers, username="monitor"):
 
 def test_a_super_user_reads_everything_and_no_user_info_is_asked():
     client = scripted({"cluster_status": STATUS, "search_by_value": [RECORDS], "get_configuration": CONFIG},
-                            username="admin")
+                      username="admin")
     facts, refusals = read_facts(client)
     assert refusals == []
     assert facts["access"] == {"account": "admin", "role": None, "super_user": True, "denied": [],
@@ -68,8 +68,8 @@ def test_an_account_that_is_no_super_user_gets_what_it_may_read_and_why_not_the_
 
 def test_only_the_records_refused_still_gives_the_sockets():
     client = scripted({"cluster_status": STATUS,
-                             "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
-                             "get_configuration": CONFIG, "user_info": HarperError("no user_info")})
+                       "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
+                       "get_configuration": CONFIG, "user_info": HarperError("no user_info")})
     facts, refusals = read_facts(client)
     assert len(refusals) == 1
     assert facts["access"]["can_read"] == {"cluster_status": True, "hdb_nodes": False, "configuration": True}
