@@ -2,10 +2,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 name: harper
 short_description: One host per member of a live Harper replication cluster
@@ -186,10 +182,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "harperdb.cluster.harper"
 
     def verify_file(self, path):
-        return super(InventoryModule, self).verify_file(path) and path.endswith(FILE_SUFFIXES)
+        return super().verify_file(path) and path.endswith(FILE_SUFFIXES)
 
     def parse(self, inventory, loader, path, cache=True):
-        super(InventoryModule, self).parse(inventory, loader, path, cache)
+        super().parse(inventory, loader, path, cache)
         self._read_config_data(path)
         use_cache = self.get_option("cache")
         cache_key = self.get_cache_key(path)

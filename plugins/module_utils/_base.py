@@ -3,15 +3,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The base every module of the collection is built on.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 It owns the connection options, one HarperClient per run (several, for
 harper_mesh), and the way a run ends: every result carries the write
 operations that were sent (credentials redacted), and every HarperError ends
 as fail_json with its one-line message and no traceback.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
 from ansible.module_utils.errors import UnsupportedError
@@ -58,7 +56,7 @@ class _AnsibleModule(AnsibleModule):
     _ready = False
 
     def __init__(self, *args, **kwargs):
-        super(_AnsibleModule, self).__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)
         self._ready = True
 
     def fail_json(self, msg=None, **kwargs):
@@ -66,7 +64,7 @@ class _AnsibleModule(AnsibleModule):
         if not self._ready and validation is not None and validation.errors:
             self.no_log_values.update(collect_secrets(self.params))
             msg = _all_errors(self._name, validation.errors.errors)
-        super(_AnsibleModule, self).fail_json(msg=msg, **kwargs)
+        super().fail_json(msg=msg, **kwargs)
 
 
 def _all_errors(name, errors):

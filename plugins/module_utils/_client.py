@@ -3,16 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP client for Harper's operations API.
 
-Private to the collection. Every module talks to Harper through one
-HarperClient: one keep-alive connection per node and module run (_http), one POST of
+Internal to the harperdb.cluster collection: it may change in any release.
+
+Every module talks to Harper through one HarperClient: one keep-alive connection per
+node and module run (_http), one POST of
 ``{"operation": ...}`` per call. The client turns every way Harper can fail,
 including the 200 answers that hide a failure, into a HarperError whose text
 is one line a user can act on, with every credential scrubbed out.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import copy
 import re
@@ -60,7 +58,7 @@ class HarperError(Exception):
     """A failed call, with a message fit to show the user as it is."""
 
     def __init__(self, message, status=None, response=None):
-        super(HarperError, self).__init__(message)
+        super().__init__(message)
         self.message = message
         self.status = status
         self.response = response
@@ -78,7 +76,7 @@ class AuthorizationError(FinalHarperError):
     """
 
     def __init__(self, message, status=None, response=None, account=None, denied=None):
-        super(AuthorizationError, self).__init__(message, status, response)
+        super().__init__(message, status, response)
         self.account = account
         self.denied = list(denied or [])
 

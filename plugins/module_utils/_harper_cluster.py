@@ -3,6 +3,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The harper_cluster module: a node's whole membership, planned once, applied peer by peer.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 configure_cluster would send every join at once, and Harper's joins race
 when sent back to back (a socket can stay stuck). So the plan is applied one
 peer at a time with add_node, update_node and remove_node, waiting for each
@@ -10,10 +12,6 @@ peer's sockets before the next. A failure is recorded against its peer and
 the others go on; as the plan is computed from the node's state, a rerun
 picks up where the failure left off.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
@@ -24,6 +22,9 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     peer_argument_spec,
     plan_absent,
     plan_present,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
+    wait_argument_spec,
     wait_connected,
     wait_gone,
 )
@@ -34,13 +35,13 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
 
 
 def _argument_spec():
-    return dict(
+    # connections is documented in plugins/doc_fragments/peer.py (CONNECTIONS), with the peer options.
+    spec = dict(
         connections=dict(type="list", elements="dict", required=True, options=peer_argument_spec()),
         purge=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=60),
-        restart_stalled=dict(type="bool", default=False),
     )
+    spec.update(wait_argument_spec())
+    return spec
 
 
 def parse_connections(entries):
@@ -89,7 +90,7 @@ def plan_cluster(state, specs, purge):
 
 class ClusterModule(HarperModule):
     def __init__(self):
-        super(ClusterModule, self).__init__(_argument_spec())
+        super().__init__(_argument_spec())
 
     def run(self):
         try:

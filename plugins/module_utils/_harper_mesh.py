@@ -15,10 +15,6 @@ still down half way through a wait gets one restart of the worker threads of
 the member that holds it (restart_stalled), whichever member that is.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -81,7 +77,7 @@ class MeshModule(HarperModule):
     single_node = False
 
     def __init__(self):
-        super(MeshModule, self).__init__(_argument_spec())
+        super().__init__(_argument_spec())
         self.journal = []
         self.clients = {}
         self.restarted = []

@@ -1,11 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The harper_node module: one peer, read, compared, written only if it differs."""
+"""The harper_node module: one peer, read, compared, written only if it differs.
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+Internal to the harperdb.cluster collection: it may change in any release.
+"""
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
@@ -15,6 +14,9 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     peer_argument_spec,
     plan_absent,
     plan_present,
+)
+from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
+    wait_argument_spec,
     wait_connected,
     wait_disconnected,
     wait_gone,
@@ -27,16 +29,14 @@ def _argument_spec():
     spec.update(
         state=dict(type="str", choices=["present", "absent"], default="present"),
         allow_self_removal=dict(type="bool", default=False),
-        wait=dict(type="bool", default=True),
-        wait_timeout=dict(type="int", default=60),
-        restart_stalled=dict(type="bool", default=False),
     )
+    spec.update(wait_argument_spec())
     return spec
 
 
 class NodeModule(HarperModule):
     def __init__(self):
-        super(NodeModule, self).__init__(_argument_spec(), required_one_of=[("hostname", "url")])
+        super().__init__(_argument_spec(), required_one_of=[("hostname", "url")])
 
     def run(self):
         try:

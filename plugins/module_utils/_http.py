@@ -12,10 +12,6 @@ TransportError whose kind says what happened and whether the request may have re
 which is what decides if a write may be sent again.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import base64
 import http.client
 import json
@@ -45,7 +41,7 @@ class TransportError(Exception):
     received the request."""
 
     def __init__(self, kind, detail):
-        super(TransportError, self).__init__(detail)
+        super().__init__(detail)
         self.kind = kind
         self.detail = str(detail)
 

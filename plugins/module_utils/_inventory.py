@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """What the harper inventory plugin makes of its seeds' readings: hosts, their vars and groups.
 
-Internal to the collection: it may change in any release. The plugin reads each seed with
+Internal to the harperdb.cluster collection: it may change in any release.
+
+The plugin reads each seed with
 ClusterState.read (cluster_status and system.hdb_nodes) through read_seeds(), then
 build_inventory() turns the readings into plain data (no Ansible types, so it can be cached):
 one host per member any seed knows, its vars, its groups, and one warning per thing the seeds

@@ -16,10 +16,6 @@ a time (Harper spreads membership, so N-1 joins make a mesh of N). A member
 marked absent is removed from every present member that still lists it.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,

@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""One node's relationship with one peer: validate, compare, plan, apply, wait.
+"""One node's relationship with one peer: validate, compare, plan, apply.
+
+Internal to the harperdb.cluster collection: it may change in any release.
 
 harper_node manages one peer with this; harper_cluster a whole list. The
 compare mirrors what Harper stores after update_node (subscriptions merged by
@@ -13,11 +15,6 @@ named "undefined"), update_node always carries the url and the subscriptions
 record that a failed add_node wrote anyway is removed again.
 """
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
-import time
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
@@ -25,10 +22,7 @@ from ansible.module_utils.basic import missing_required_lib
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     AuthorizationError,
     HarperError,
-    WaitTimeout,
-    poll_until,
 )
-from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     find_peer,
@@ -104,7 +98,10 @@ def authorization_problem(authorization):
 
 
 def peer_argument_spec():
-    """The options that describe one peer, in harper_node and in harper_cluster entries."""
+    """The options that describe one peer, in harper_node and in harper_cluster entries.
+
+    Documented once, in plugins/doc_fragments/peer.py: change both together.
+    """
     return dict(
         hostname=dict(type="str", aliases=["name"]),
         url=dict(type="str"),
@@ -445,78 +442,3 @@ def _record_added_name(client, change):
     if found is not None:
         change.name = found
         change.after["name"] = found
-
-
-def wait_for(client, condition, timeout, what, deadline=None):
-    """Poll cluster_status until condition(state) holds; fail after timeout seconds
-    with the last reading of every peer's sockets."""
-
-    def check():
-        state = ClusterState.read(client, records=False)
-        return condition(state), "Last cluster_status of %s: %s" % (client.api_url, describe_sockets(state))
-
-    poll_until(check, timeout, what, deadline=deadline)
-
-
-_RACE_HINT = (" If the peer is up and reachable, a socket can be stuck by Harper's reconnect race "
-              "after a join; restart_stalled: true restarts the node's worker threads once to open "
-              "it anew.")
-
-
-def wait_connected(client, names, timeout, restart_stalled=False):
-    """Wait until every database socket to names connects; return whether the
-    node's worker threads were restarted on the way.
-
-    A socket that retries while its node reloads its certificates (which a
-    join makes it do) can stop retrying for good; no update_node wakes it, new
-    worker threads do. With restart_stalled, sockets still down after half of
-    timeout get one such restart, and the rest of timeout to connect.
-    """
-    names = [n for n in names if n]
-    what = "every database socket to %s to connect" % ", ".join(names)
-
-    def connected(state):
-        return all(state.peer_connected(n) for n in names)
-
-    deadline = time.monotonic() + timeout
-    try:
-        wait_for(client, connected, timeout / 2.0 if restart_stalled else timeout, what)
-        return False
-    except WaitTimeout as exc:
-        if not restart_stalled:
-            exc.message += _RACE_HINT
-            raise
-    remaining = max(deadline - time.monotonic(), 1)
-    restart_and_wait(client, remaining)
-    try:
-        wait_for(client, connected, timeout, what, deadline=max(deadline, time.monotonic() + 1))
-    except WaitTimeout as exc:
-        exc.message += (" The node's worker threads were restarted once after %s s, and the sockets "
-                        "still did not connect." % (timeout / 2.0))
-        raise
-    return True
-
-
-def wait_gone(client, names, timeout):
-    names = [n for n in names if n]
-    wait_for(client, lambda s: not any(n in s.connections for n in names), timeout,
-             "%s to leave cluster_status" % ", ".join(names))
-
-
-def wait_disconnected(client, timeout):
-    def alone(state):
-        return not any(socket["connected"] for name in state.peer_names() for socket in state.sockets(name))
-    wait_for(client, alone, timeout, "every socket of %s to disconnect" % client.api_url)
-
-
-def describe_sockets(state):
-    peers = []
-    for name in state.peer_names():
-        sockets = state.sockets(name)
-        if not sockets:
-            peers.append("%s: no database socket" % name)
-            continue
-        peers.append("%s: %s" % (name, ", ".join(
-            "%s %s (%s)" % (s["database"], "connected" if s["connected"] else "not connected",
-                            s["last_received_status"] or "no status") for s in sockets)))
-    return "; ".join(peers) or "no peers"

@@ -3,16 +3,14 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Restart of a node's worker threads, and the wait until it answers again.
 
+Internal to the harperdb.cluster collection: it may change in any release.
+
 Harper's restart_service of the ``http`` service restarts the worker threads
 and keeps the process; the ``restart`` operation replaces the process, which
 a service manager such as systemd takes for the service stopping. New worker
 threads read the configuration (routes) again and open every replication
 socket anew.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import time
 

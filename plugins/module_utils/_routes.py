@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Replication routes of one node: a normal form, a plan, one write, a restart.
+"""Replication routes of one node: a normal form, reading, a plan, one write.
+
+Internal to the harperdb.cluster collection: it may change in any release.
 
 Harper's own route operations cannot be trusted to keep a list right:
 cluster_get_routes answers from memory loaded at start, cluster_set_routes
@@ -9,21 +11,14 @@ compares object routes by port only and, before a restart, overwrites the
 change of the previous call. So the routes are read from the configuration
 file (get_configuration), compared in a normal form (``wss://host:port``,
 host in lower case), and written whole with set_configuration, which
-survives any number of changes in a row.
-
-A restart here restarts the worker threads (see _restart.py), which read
-the routes again.
+survives any number of changes in a row. The harper_routes module
+(_harper_routes.py) restarts the worker threads (_restart.py), which read the
+routes again.
 """
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
 
 import json
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_routes
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_replication_config
 
 ROUTE_SCHEME = "wss"
 ROUTE_FIELDS = ("hostname", "port")
@@ -201,6 +196,11 @@ def same_routes(first, second):
     return sorted(set(route_key(e) for e in first or [])) == sorted(set(route_key(e) for e in second or []))
 
 
+def read_routes(client):
+    """The routes in the configuration file (get_configuration reads the file)."""
+    return list(read_replication_config(client).get("routes") or [])
+
+
 def read_loaded_routes(client):
     """The routes the running node loaded at start (cluster_get_routes answers from memory)."""
     answer = client.call("cluster_get_routes")
@@ -211,56 +211,3 @@ def write_routes(client, routes):
     """Write the whole list at once: unlike cluster_set_routes, a second write
     before a restart does not lose the first."""
     return client.call("set_configuration", replication_routes=list(routes))
-
-
-class RoutesModule(HarperModule):
-    """The harper_routes module."""
-
-    def __init__(self):
-        super(RoutesModule, self).__init__(dict(
-            routes=dict(type="list", elements="raw", required=True),
-            state=dict(type="str", choices=["present", "absent"], default="present"),
-            exclusive=dict(type="bool", default=False),
-            restart=dict(type="bool", default=False),
-            restart_timeout=dict(type="int", default=120),
-        ))
-
-    def run(self):
-        params = self.params
-        found = []
-        if params["exclusive"] and params["state"] == "absent":
-            found.append("exclusive: true makes the node's routes exactly the list given; it cannot be "
-                         "combined with state: absent")
-        try:
-            wanted = parse_routes(params["routes"])
-        except RouteInputError as exc:
-            found.append(str(exc).rstrip("."))
-        if found:
-            self.fail("%s." % "; ".join(found))
-        plan = plan_routes(read_routes(self.client), wanted, params["state"], params["exclusive"])
-        loaded = read_loaded_routes(self.client)
-        # Compared with what the running node loaded, not with the file before
-        # this task: an earlier task may have changed the file without a restart.
-        needs_restart = not same_routes(plan.after, loaded)
-        restart = params["restart"] and needs_restart
-        result = {
-            "changed": plan.changed or restart,
-            "routes": plan.after,
-            "restarted": restart,
-            "restart_required": needs_restart and not restart,
-        }
-        if self.diff_mode:
-            result["diff"] = {"before": {"routes": plan.before}, "after": {"routes": plan.after}}
-        if self.check_mode:
-            return result
-        if plan.changed:
-            write_routes(self.client, plan.after)
-        if restart:
-            restart_and_wait(self.client, params["restart_timeout"])
-            loaded = read_loaded_routes(self.client)
-            result["restart_required"] = not same_routes(plan.after, loaded)
-            if result["restart_required"]:
-                self.module.warn("After the restart %s still runs with the routes %s, not those in its "
-                                 "configuration file." % (self.client.api_url, loaded))
-        result["routes"] = read_routes(self.client)
-        return result

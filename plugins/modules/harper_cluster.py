@@ -3,10 +3,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: harper_cluster
 short_description: Declare all the peers of a Harper node at once
@@ -38,7 +34,8 @@ author:
 extends_documentation_fragment:
   - harperdb.cluster.connection
   - harperdb.cluster.connection.api_url
-  - harperdb.cluster.restart_stalled
+  - harperdb.cluster.peer.connections
+  - harperdb.cluster.wait
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups
 attributes:
@@ -50,58 +47,6 @@ attributes:
     details: The records of the peers in the plan before and after, keyed by peer name, without
       credentials, certificates and timestamps.
 options:
-  connections:
-    description:
-      - The peers the node must have. Each entry takes the options of
-        M(harperdb.cluster.harper_node) that describe a peer.
-      - Each peer may be listed once. An entry naming the node at O(api_url) is refused.
-      - An empty list with O(purge=true) removes every peer.
-    type: list
-    elements: dict
-    required: true
-    suboptions:
-      hostname:
-        description:
-          - The peer's node name, as Harper records it (the peer's own C(replication.hostname)).
-          - At least one of O(connections[].hostname) and O(connections[].url) is required.
-        type: str
-        aliases: [name]
-      url:
-        description:
-          - The peer's replication URL, for example C(wss://node2.example.com:9933).
-        type: str
-      verify_tls:
-        description:
-          - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
-            V(false) for peers with Harper's default self-signed certificates. Not stored, never compared.
-        type: bool
-      authorization:
-        description:
-          - Credentials of a super_user on the peer for the first handshake, as a dict with the keys
-            C(username) and C(password), or a string in HTTP Authorization form. Never compared,
-            never returned.
-        type: raw
-      retain_authorization:
-        description:
-          - Whether Harper stores O(connections[].authorization) on the peer record, in plain text.
-        type: bool
-      revoked_certificates:
-        description:
-          - Serial numbers of certificates the node must no longer accept from the peer; added to
-            those stored.
-        type: list
-        elements: str
-      shard:
-        description:
-          - The shard the peer belongs to.
-        type: int
-      subscriptions:
-        description:
-          - What to replicate with the peer, each a dict of C(database) (or C(schema)), C(table),
-            C(subscribe) and C(publish). Merged by database and table with the stored ones.
-          - Without subscriptions the node replicates every database with the peer.
-        type: list
-        elements: dict
   purge:
     description:
       - Remove every peer of the node that O(connections) does not list. The node itself is never
@@ -109,18 +54,6 @@ options:
       - Harper passes a removal on to the whole cluster; see the description.
     type: bool
     default: false
-  wait:
-    description:
-      - After each join or update, wait until every database socket to the peers joined so far is
-        connected; after each removal, until the peer is gone from C(cluster_status).
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait for each change when O(wait=true).
-      - From 0 to 86400; 0 checks once, without waiting.
-    type: int
-    default: 60
 notes:
   - Joins run one at a time, about 3 seconds each with O(wait=true).
   - A removed peer keeps its own records of the members; their sockets stay unconnected.

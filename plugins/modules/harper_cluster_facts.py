@@ -3,10 +3,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: harper_cluster_facts
 short_description: Read the replication state of one Harper node
@@ -159,21 +155,11 @@ ansible_facts:
                 - "hdb_nodes: read of system.hdb_nodes"
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
-
-
-class _ClusterFactsModule(HarperModule):
-
-    def run(self):
-        facts, refusals = read_facts(self.client)
-        for refusal in refusals:
-            self.module.warn(self.scrub(refusal))
-        return {"changed": False, "ansible_facts": {"harper_cluster": facts}}
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import ClusterFactsModule
 
 
 def main():
-    _ClusterFactsModule({}).execute()
+    ClusterFactsModule().execute()
 
 
 if __name__ == "__main__":

@@ -3,10 +3,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: harper_node
 short_description: Add, update or remove one peer of a Harper node
@@ -29,7 +25,8 @@ author:
 extends_documentation_fragment:
   - harperdb.cluster.connection
   - harperdb.cluster.connection.api_url
-  - harperdb.cluster.restart_stalled
+  - harperdb.cluster.peer
+  - harperdb.cluster.wait
   - harperdb.cluster.attributes
   - harperdb.cluster.attributes.actiongroups
 attributes:
@@ -39,20 +36,6 @@ attributes:
     support: full
     details: The peer record before and after, without credentials, certificates and timestamps.
 options:
-  hostname:
-    description:
-      - The peer's node name, as Harper records it; that is the peer's own C(replication.hostname),
-        whatever host its url names.
-      - At least one of O(hostname) and O(url) is required. With only O(url), the peer is found by
-        its stored url, and otherwise by the url's host.
-    type: str
-    aliases: [name]
-  url:
-    description:
-      - The peer's replication URL, for example C(wss://node2.example.com:9933).
-      - Without it Harper builds the url from O(hostname) and the replication port of the node at
-        O(api_url); give it whenever the peer uses another port or its name does not resolve.
-    type: str
   state:
     description:
       - V(present) adds the peer, or updates it when a field given differs.
@@ -62,63 +45,12 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  verify_tls:
-    description:
-      - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
-        V(false) for peers with Harper's default self-signed certificates.
-      - Used when the peer is added or updated; it is not stored, so it is never compared.
-    type: bool
-  authorization:
-    description:
-      - Credentials of a super_user on the peer for the first handshake, as a dict with the keys
-        C(username) and C(password), or a string in HTTP Authorization form such as C(Basic ...).
-      - Used when the peer is added or updated; never compared, never returned.
-    type: raw
-  retain_authorization:
-    description:
-      - Whether Harper stores O(authorization) on the peer record and uses it for every connection.
-        Harper stores it in plain text; certificate trust, the default, is safer.
-    type: bool
-  revoked_certificates:
-    description:
-      - Serial numbers of certificates the node must no longer accept from the peer.
-      - Added to those already stored.
-    type: list
-    elements: str
-  shard:
-    description:
-      - The shard the peer belongs to.
-    type: int
-  subscriptions:
-    description:
-      - What to replicate with the peer. Without subscriptions the node replicates every database
-        with the peer.
-      - Each entry is a dict with the fields C(database) (or its legacy name C(schema)), C(table),
-        C(subscribe) (bool, receive the peer's changes) and C(publish) (bool, send the node's
-        changes). All are required, and no other field is accepted.
-      - Merged by database and table with the stored subscriptions.
-    type: list
-    elements: dict
   allow_self_removal:
     description:
       - With O(state=absent), allow removing the node O(api_url) points at, which makes it leave
         its cluster.
     type: bool
     default: false
-  wait:
-    description:
-      - After a change, wait until C(cluster_status) shows every database socket to the peer
-        connected, or, on removal, until the peer is gone from it. After the node removed itself
-        (O(allow_self_removal)), wait until none of its sockets is connected; it keeps its records
-        of the other nodes.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - Seconds to wait when O(wait=true) before failing with the peer's last socket status.
-      - From 0 to 86400; 0 checks once, without waiting.
-    type: int
-    default: 60
 notes:
   - To join several nodes in a row, join one at a time and, before the next join, wait until
     every member shows every socket connected (M(harperdb.cluster.harper_cluster_facts) on each, or

@@ -3,10 +3,6 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 DOCUMENTATION = r"""
 module: harper_routes
 short_description: Manage the replication routes of a Harper node
@@ -154,7 +150,7 @@ operations:
       service: http
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._routes import RoutesModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_routes import RoutesModule
 
 
 def main():

@@ -1,14 +1,14 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """harper_mesh's reading of a wait: which members a restart of worker threads can mend, and what
-the timeout message tells the user to do, on recorded member views."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+the timeout message tells the user to do, on recorded member views; and its run() in-process
+against fake nodes (tests/lib/fake_harper.py)."""
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_mesh import _wait_hint, mesh_problems
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+from ansible_collections.harperdb.cluster.plugins.modules import harper_mesh
+
+from fake_harper import PASSWORD, USERNAME, FakeWorld, run  # tests/lib
 
 NAMES = ["node-a", "node-b", "node-c"]
 REFUSED = "cluster_status on https://node-c:9925 failed: connection refused. Check that Harper is running."
@@ -61,3 +61,31 @@ def test_the_timeout_message_of_a_stall_is_unchanged():
     assert "to no avail" in _wait_hint(True, True)
     assert "restart_stalled: true" in _wait_hint(False, False, [])
     assert _wait_hint(True, False) == ""
+
+
+def member(name, **fields):
+    return dict({"name": name, "url": "wss://%s:9933" % name, "api_url": "http://%s:9925" % name}, **fields)
+
+
+def test_run_joins_each_member_on_the_seed_once_and_a_rerun_writes_nothing():
+    world = FakeWorld()
+    args = dict(username=USERNAME, password=PASSWORD, members=[member("n1"), member("n2"), member("n3")])
+    outcome, result, text = run(harper_mesh, args, world)
+    assert outcome == "exit" and result["changed"] is True
+    assert (result["plan"]["seed"], result["plan"]["join"]) == ("n1", ["n2", "n3"])
+    assert [(w["operation"], w["hostname"]) for w in world.writes] == [("add_node", "n2"), ("add_node", "n3")]
+    assert [(o["node"], o["operation"]) for o in result["operations"]] == [("n1", "add_node"), ("n1", "add_node")]
+    assert all(m["all_connected"] and len(m["peers"]) == 2 for m in result["members"].values())
+    assert PASSWORD not in text
+    del world.requests[:]
+    outcome, result, dummy_text = run(harper_mesh, args, world)
+    assert outcome == "exit" and result["changed"] is False and world.writes == []
+
+
+def test_run_removes_an_absent_member():
+    world = FakeWorld(joined=True)
+    args = dict(username=USERNAME, password=PASSWORD, members=[member("n1"), member("n2", state="absent")])
+    outcome, result, dummy_text = run(harper_mesh, args, world)
+    assert outcome == "exit" and result["changed"] is True
+    assert world.writes == [{"operation": "remove_node", "hostname": "n2"}]
+    assert "n2" not in world.nodes["n1"].records

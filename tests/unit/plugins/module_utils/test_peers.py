@@ -2,13 +2,9 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Validation, comparison and planning of one peer, on recorded server state."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
@@ -18,34 +14,12 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     plan_absent,
     plan_present,
 )
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
-    ClusterState,
-    cluster_facts,
-    find_peer,
-    normalize_url,
-    url_host,
-)
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+
+from fake_harper import NODE2, ScriptedClient, make_state  # tests/lib
 
 DOG = {"database": "data", "table": "dog", "subscribe": True, "publish": False}
 CAT = {"database": "data", "table": "cat", "subscribe": True, "publish": True}
-
-
-def make_state(peers=(), sockets=None):
-    """node1 with the given stored peer records; every peer connected unless sockets says otherwise."""
-    sockets = sockets or {}
-    records = [{"name": "node1", "url": "wss://10.0.0.1:9933", "subscriptions": None}]
-    connections = []
-    for peer in peers:
-        records.append(dict(peer, ca="CERT", ca_info={"serialNumber": "1"}, __updatedtime__=1))
-        connections.append(dict(peer, database_sockets=sockets.get(
-            peer["name"], [{"database": "data", "connected": True, "lastReceivedStatus": "Waiting"}])))
-    status = {"type": "cluster-status", "node_name": "node1", "url": "wss://10.0.0.1:9933",
-              "is_enabled": True, "connections": connections}
-    return ClusterState(status, records)
-
-
-NODE2 = {"name": "node2", "url": "wss://10.0.0.2:9933", "subscriptions": None, "shard": None,
-         "revoked_certificates": None, "replicates": True}
 
 
 def spec(**params):
@@ -125,14 +99,6 @@ def test_update_of_revoked_certificates_is_a_union():
     assert change.body["revoked_certificates"] == ["B"]
 
 
-def test_peer_found_by_url_then_by_host():
-    state = make_state([NODE2])
-    assert find_peer(state, url="wss://10.0.0.2:9933") == "node2"
-    renamed = make_state([dict(NODE2, name="10.0.0.2", url="wss://other:9933")])
-    assert find_peer(renamed, url="wss://10.0.0.2:9933") == "10.0.0.2"
-    assert find_peer(state, url="wss://10.0.0.9:9933") is None
-
-
 def test_hostname_that_does_not_match_the_recorded_name_is_refused():
     with pytest.raises(PeerInputError) as info:
         plan_present(make_state([NODE2]), spec(hostname="wrong", url="wss://10.0.0.2:9933"))
@@ -155,69 +121,25 @@ def test_absent():
     assert plan_absent(state, spec(hostname="node1"), allow_self_removal=True).body == {"hostname": "node1"}
 
 
-class RecordingClient:
-    """Records the operations apply_change sends; every one answers a plain message."""
-
-    def __init__(self):
-        self.calls = []
-
-    def add_secrets(self, *secrets):
-        pass
-
-    def call(self, operation, **fields):
-        self.calls.append(dict(fields, operation=operation))
-        return {"message": "done"}
+def recording_client():
+    """Answers every write apply_change may send with a plain message; bodies keeps them."""
+    done = {"message": "done"}
+    return ScriptedClient({"update": done, "remove_node": done})
 
 
 def test_removal_of_a_peer_with_subscriptions_clears_them_first():
     # With subscriptions on the record, remove_node makes the removed node delete the
     # caller's record, which replicates and drops the caller from every member.
-    client = RecordingClient()
+    client = recording_client()
     apply_change(client, plan_absent(make_state([dict(NODE2, subscriptions=[DOG])]), spec(hostname="node2")))
-    assert client.calls == [
+    assert client.bodies == [
         {"operation": "update", "database": "system", "table": "hdb_nodes",
          "records": [{"name": "node2", "subscriptions": None}]},
         {"operation": "remove_node", "hostname": "node2"},
     ]
-    client = RecordingClient()
+    client = recording_client()
     apply_change(client, plan_absent(make_state([NODE2]), spec(hostname="node2")))
-    assert client.calls == [{"operation": "remove_node", "hostname": "node2"}]
-
-
-def test_facts_summarise_connection_health():
-    state = make_state([NODE2, dict(NODE2, name="node3", url="wss://10.0.0.3:9933")], sockets={
-        "node3": [{"database": "system", "connected": True}, {"database": "data", "connected": False}]})
-    facts = cluster_facts(state, {"routes": ["wss://10.0.0.3:9933"], "url": "wss://x:1"})
-    assert facts["peer_count"] == 2
-    assert facts["all_connected"] is False
-    assert facts["disconnected"] == [{"peer": "node3", "database": "data"}]
-    assert facts["routes"] == ["wss://10.0.0.3:9933"]
-    assert "ca" not in facts["peers"][0]
-
-
-def test_a_peer_without_sockets_is_disconnected():
-    state = make_state([NODE2], sockets={"node2": []})
-    assert state.disconnected() == [{"peer": "node2", "database": None}]
-
-
-def test_a_node_without_replication_is_explained():
-    with pytest.raises(HarperError) as info:
-        ClusterState({"connections": []}, [], where="cluster_status on https://n:9925")
-    assert info.value.message.startswith(
-        'cluster_status on https://n:9925 answered without native replication ({"connections": []}). '
-        "Replication is not configured on this node: set replication.hostname")
-
-
-def test_legacy_nats_answer_is_refused():
-    with pytest.raises(HarperError) as info:
-        ClusterState({"node_name": "n", "is_enabled": True, "connections": []}, [])
-    assert "legacy NATS" in info.value.message
-
-
-def test_url_helpers():
-    assert normalize_url("WSS://Node2:9933/") == "wss://node2:9933"
-    assert url_host("wss://[::1]:9933") == "::1"
-    assert url_host("wss://node2") == "node2"
+    assert client.bodies == [{"operation": "remove_node", "hostname": "node2"}]
 
 
 def test_a_misspelt_field_is_named_with_the_field_it_leaves_missing():
@@ -226,3 +148,17 @@ def test_a_misspelt_field_is_named_with_the_field_it_leaves_missing():
     assert str(info.value) == (
         "harper_node: subscriptions[0]: unknown field 'publsh' (allowed: database, schema, table, subscribe, "
         "publish); subscriptions[0]: 'publish' is a required field.")
+
+
+def test_a_refused_add_node_is_not_undone_and_keeps_its_message():
+    state = ClusterState({"type": "cluster-status", "node_name": "node1", "connections": []}, [])
+    change = plan_present(state, PeerSpec({"hostname": "node2", "url": "wss://node2:9933"}))
+    assert change.action == "add"
+    denial = AuthorizationError("add_node on https://node1:9925 failed: Harper refused it to user 'monitor' "
+                                "(HTTP 403).", 403, account="monitor",
+                                denied=["Operation 'addNode' is restricted to 'super_user' roles"])
+    client = ScriptedClient({"add_node": denial})
+    with pytest.raises(AuthorizationError) as info:
+        apply_change(client, change)
+    assert client.calls == ["add_node"]  # no cluster_status or remove_node to undo a write never made
+    assert info.value.message == denial.message

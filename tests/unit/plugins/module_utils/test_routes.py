@@ -2,10 +2,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The route normal form and the plan."""
 
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
-
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._routes import (
@@ -13,9 +9,14 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._routes import (
     parse_route,
     parse_routes,
     plan_routes,
+    read_loaded_routes,
+    read_routes,
     route_key,
     same_routes,
+    write_routes,
 )
+
+from fake_harper import ScriptedClient  # tests/lib
 
 A = "wss://node-a:9933"
 B = "wss://node-b:9933"
@@ -102,3 +103,17 @@ def test_same_routes_ignores_form_and_order():
     assert same_routes([A, {"hostname": "node-b", "port": 9933}], [B, A])
     assert not same_routes([A], [A, B])
     assert same_routes(None, [])
+
+
+def test_routes_are_read_from_the_file_and_from_the_running_node_and_written_whole():
+    client = ScriptedClient({
+        "get_configuration": {"replication": {"routes": [A, {"hostname": "node-b", "port": 9933}]}},
+        "cluster_get_routes": [[A]],
+        "set_configuration": {"message": "Configuration successfully set."},
+    })
+    assert read_routes(client) == [A, {"hostname": "node-b", "port": 9933}]
+    assert read_loaded_routes(client) == [A]
+    write_routes(client, (A, B))
+    assert client.bodies[-1] == {"operation": "set_configuration", "replication_routes": [A, B]}
+    assert read_routes(ScriptedClient({"get_configuration": {"replication": {"routes": None}}})) == []
+    assert read_loaded_routes(ScriptedClient({"cluster_get_routes": {"error": "x"}})) == []

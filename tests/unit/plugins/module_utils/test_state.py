@@ -1,114 +1,73 @@
 # Copyright: Contributors to the harperdb.cluster collection
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""read_facts: what harper_cluster_facts reads, and what it says when the account may not read it."""
-
-from __future__ import absolute_import, division, print_function
-
-__metaclass__ = type
+"""ClusterState: one node's cluster_status and records, read and looked up; the url helpers."""
 
 import pytest
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import read_facts
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    ClusterState,
+    find_peer,
+    normalize_url,
+    public_record,
+    read_replication_config,
+    url_host,
+)
 
-URL = "https://node1.example.com:9925"
-PEER = {"name": "node2", "url": "wss://node2:9933", "authorization": {"username": "admin", "password": "pw"},
-        "database_sockets": [{"database": "data", "connected": True}]}
-STATUS = {"type": "cluster-status", "node_name": "node1", "url": "wss://node1:9933", "is_enabled": True,
-          "connections": [PEER]}
-RECORDS = [{"name": "node1", "url": "wss://node1:9933", "shard": 2},
-           {"name": "node2", "url": "wss://node2:9933", "authorization": "Basic YWRtaW46cHc="}]
-CONFIG = {"replication": {"url": "wss://node1:9933", "routes": ["wss://node3:9933"]}}
-
-
-def refused(operation, item):
-    return AuthorizationError("%s on %s failed: Harper refused it to user 'monitor' (HTTP 403)." % (operation, URL),
-                              403, account="monitor", denied=[item])
+from fake_harper import NODE2, ScriptedClient, make_state  # tests/lib
 
 
-class ScriptedClient:
-    """Answers each operation from a dict; an exception is raised."""
-
-    api_url = URL
-
-    def __init__(self, answers, username="monitor"):
-        self.answers = answers
-        self.username = username
-        self.calls = []
-
-    def call(self, operation, **fields):
-        self.calls.append(operation)
-        answer = self.answers[operation]
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+def test_peer_found_by_url_then_by_host():
+    state = make_state([NODE2])
+    assert find_peer(state, url="wss://10.0.0.2:9933") == "node2"
+    renamed = make_state([dict(NODE2, name="10.0.0.2", url="wss://other:9933")])
+    assert find_peer(renamed, url="wss://10.0.0.2:9933") == "10.0.0.2"
+    assert find_peer(state, url="wss://10.0.0.9:9933") is None
 
 
-def test_a_super_user_reads_everything_and_no_user_info_is_asked():
-    client = ScriptedClient({"cluster_status": STATUS, "search_by_value": RECORDS, "get_configuration": CONFIG},
-                            username="admin")
-    facts, refusals = read_facts(client)
-    assert refusals == []
-    assert facts["access"] == {"account": "admin", "role": None, "super_user": True, "denied": [],
-                               "can_read": {"cluster_status": True, "hdb_nodes": True, "configuration": True}}
-    assert facts["node_name"] == "node1" and facts["shard"] == 2 and facts["all_connected"] is True
-    assert facts["routes"] == ["wss://node3:9933"]
-    assert "authorization" not in facts["peers"][0]
-    assert "user_info" not in client.calls
+def test_a_peer_without_sockets_is_disconnected():
+    state = make_state([NODE2], sockets={"node2": []})
+    assert state.disconnected() == [{"peer": "node2", "database": None}]
 
 
-def test_an_account_that_is_no_super_user_gets_what_it_may_read_and_why_not_the_rest():
-    client = ScriptedClient({
-        "cluster_status": refused("cluster_status", "Operation 'clusterStatus' is restricted to 'super_user' roles"),
-        "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
-        "get_configuration": refused("get_configuration",
-                                     "Operation 'getConfiguration' is restricted to 'super_user' roles"),
-        "user_info": {"active": True, "username": "monitor",
-                      "role": {"role": "monitoring", "permission": {"super_user": False}}},
-    })
-    facts, refusals = read_facts(client)
-    assert len(refusals) == 3 and refusals[0].startswith("cluster_status on %s failed" % URL)
-    assert facts["access"] == {
-        "account": "monitor", "role": "monitoring", "super_user": False,
-        "can_read": {"cluster_status": False, "hdb_nodes": False, "configuration": False},
-        "denied": ["cluster_status: Operation 'clusterStatus' is restricted to 'super_user' roles",
-                   "hdb_nodes: read of system.hdb_nodes",
-                   "configuration: Operation 'getConfiguration' is restricted to 'super_user' roles"]}
-    # Nothing that reads as healthy when it was not read.
-    assert facts["all_connected"] is None and facts["peer_count"] is None and facts["node_name"] is None
-    assert facts["peers"] == [] and facts["disconnected"] == [] and facts["routes"] == []
-
-
-def test_only_the_records_refused_still_gives_the_sockets():
-    client = ScriptedClient({"cluster_status": STATUS,
-                             "search_by_value": refused("search_by_value", "read of system.hdb_nodes"),
-                             "get_configuration": CONFIG, "user_info": HarperError("no user_info")})
-    facts, refusals = read_facts(client)
-    assert len(refusals) == 1
-    assert facts["access"]["can_read"] == {"cluster_status": True, "hdb_nodes": False, "configuration": True}
-    assert facts["access"]["super_user"] is None  # user_info failed: not known
-    assert facts["peer_count"] == 1 and facts["all_connected"] is True
-    assert "authorization" not in facts["peers"][0]
-
-
-def test_other_errors_still_fail():
-    client = ScriptedClient({"cluster_status": HarperError("cluster_status on %s failed: connection refused." % URL)})
+def test_a_node_without_replication_is_explained():
     with pytest.raises(HarperError) as info:
-        read_facts(client)
-    assert "connection refused" in info.value.message
+        ClusterState({"connections": []}, [], where="cluster_status on https://n:9925")
+    assert info.value.message.startswith(
+        'cluster_status on https://n:9925 answered without native replication ({"connections": []}). '
+        "Replication is not configured on this node: set replication.hostname")
 
 
-def test_a_refused_add_node_is_not_undone_and_keeps_its_message():
-    from ansible_collections.harperdb.cluster.plugins.module_utils._peers import PeerSpec, apply_change, plan_present
-    from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState
+def test_legacy_nats_answer_is_refused():
+    with pytest.raises(HarperError) as info:
+        ClusterState({"node_name": "n", "is_enabled": True, "connections": []}, [])
+    assert "legacy NATS" in info.value.message
 
-    state = ClusterState({"type": "cluster-status", "node_name": "node1", "connections": []}, [])
-    change = plan_present(state, PeerSpec({"hostname": "node2", "url": "wss://node2:9933"}))
-    assert change.action == "add"
-    denial = refused("add_node", "Operation 'addNode' is restricted to 'super_user' roles")
-    client = ScriptedClient({"add_node": denial})
-    client.add_secrets = lambda *secrets: None
-    with pytest.raises(AuthorizationError) as info:
-        apply_change(client, change)
-    assert client.calls == ["add_node"]  # no cluster_status or remove_node to undo a write never made
-    assert info.value.message == denial.message
+
+def test_url_helpers():
+    assert normalize_url("WSS://Node2:9933/") == "wss://node2:9933"
+    assert url_host("wss://[::1]:9933") == "::1"
+    assert url_host("wss://node2") == "node2"
+
+
+def test_read_takes_the_sockets_and_the_records_and_shows_records_without_secrets():
+    status = {"type": "cluster-status", "node_name": "node1", "url": "wss://node1:9933", "is_enabled": True,
+              "connections": [{"name": "node2", "url": "wss://node2:9933",
+                               "database_sockets": [{"database": "data", "connected": True}]}]}
+    records = [{"name": "node1", "url": "wss://node1:9933", "shard": 2},
+               {"name": "node2", "url": "wss://node2:9933", "authorization": "Basic YWRtaW46cHc=", "ca": "CERT"}]
+    client = ScriptedClient({"cluster_status": status, "search_by_value": [records]})
+    state = ClusterState.read(client)
+    assert client.calls == ["cluster_status", "search_by_value"]
+    assert state.node_name == "node1" and state.own_record["shard"] == 2
+    assert state.peer_connected("node2") and state.disconnected() == []
+    assert public_record(state.records["node2"]) == {"name": "node2", "url": "wss://node2:9933", "shard": None,
+                                                     "subscriptions": None, "revoked_certificates": None,
+                                                     "replicates": None}
+    assert ClusterState.read(ScriptedClient({"cluster_status": status}), records=False).peer_names() == ["node2"]
+
+
+def test_the_replication_section_is_read_from_the_file():
+    client = ScriptedClient({"get_configuration": {"replication": {"url": "wss://node1:9933", "routes": []}}})
+    assert read_replication_config(client) == {"url": "wss://node1:9933", "routes": []}
+    assert read_replication_config(ScriptedClient({"get_configuration": {}})) == {}

@@ -1,0 +1,65 @@
+# Copyright: Contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""harper_node's run() in-process against fake nodes (tests/lib/fake_harper.py): check mode,
+join, rerun, update, removal, and the refusals that come before any write."""
+
+from ansible_collections.harperdb.cluster.plugins.modules import harper_node
+
+from fake_harper import PASSWORD, USERNAME, FakeWorld, run  # tests/lib
+
+LOGIN = {"username": USERNAME, "password": PASSWORD, "api_url": "http://n1:9925"}
+SUB = {"database": "data", "table": "dog", "subscribe": True, "publish": False}
+
+
+def test_join_in_check_mode_then_for_real_then_a_rerun_writes_nothing():
+    world = FakeWorld()
+    args = dict(LOGIN, hostname="n2", shard=1, _ansible_diff=True)
+    outcome, result, dummy_text = run(harper_node, args, world, check_mode=True)
+    assert outcome == "exit" and result["changed"] is True and world.writes == []
+    assert result["diff"]["before"] == {} and result["diff"]["after"]["shard"] == 1
+
+    outcome, result, dummy_text = run(harper_node, args, world)
+    assert outcome == "exit" and result["changed"] is True
+    assert world.writes == [{"operation": "add_node", "hostname": "n2", "shard": 1}]
+    assert [o["operation"] for o in result["operations"]] == ["add_node"]
+    assert world.nodes["n1"].records["n2"]["shard"] == 1
+
+    del world.requests[:]
+    outcome, result, dummy_text = run(harper_node, args, world)
+    assert outcome == "exit" and result["changed"] is False
+    assert world.writes == [] and result["operations"] == []
+
+
+def test_an_update_carries_the_url_and_the_merged_subscriptions():
+    world = FakeWorld(joined=True)
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", subscriptions=[SUB]), world)
+    assert outcome == "exit" and result["changed"] is True
+    assert world.writes == [{"operation": "update_node", "hostname": "n2", "url": "wss://n2:9933",
+                             "subscriptions": [SUB]}]
+
+
+def test_removal_then_a_rerun_finds_nothing_to_remove():
+    world = FakeWorld(joined=True)
+    args = dict(LOGIN, hostname="n2", state="absent")
+    outcome, result, dummy_text = run(harper_node, args, world)
+    assert outcome == "exit" and result["changed"] is True
+    assert world.writes == [{"operation": "remove_node", "hostname": "n2"}]
+    assert "n2" not in world.nodes["n1"].records
+    del world.requests[:]
+    outcome, result, dummy_text = run(harper_node, args, world)
+    assert outcome == "exit" and result["changed"] is False and world.writes == []
+
+
+def test_the_node_itself_is_removed_only_when_allowed():
+    world = FakeWorld(joined=True)
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n1", state="absent"), world)
+    assert outcome == "fail" and "allow_self_removal" in result["msg"] and world.writes == []
+
+
+def test_a_failed_join_is_undone_and_says_what_a_rerun_does():
+    world = FakeWorld()
+    outcome, result, text = run(harper_node, dict(LOGIN, hostname="n9", url="wss://n9:9933"), world)
+    assert outcome == "fail" and "ECONNREFUSED" in result["msg"]
+    assert [w["operation"] for w in world.writes] == ["add_node", "remove_node"]
+    assert "n9" not in world.nodes["n1"].records
+    assert PASSWORD not in text
