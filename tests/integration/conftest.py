@@ -4,13 +4,11 @@
 
 import ipaddress
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "testbed"))
-
-import harper_testbed  # noqa: E402  (path set up just above)
+# tests/conftest.py has made the collection, tests/ included, importable by its full name.
+from ansible_collections.harperdb.cluster.tests import testbed
 
 
 def pytest_configure(config):
@@ -40,7 +38,7 @@ class AddressAllocator(object):
 @pytest.fixture(scope="session")
 def address_allocator():
     return AddressAllocator(
-        os.environ.get("HARPER_TESTBED_FIRST_IP", harper_testbed.DEFAULT_FIRST_IP)
+        os.environ.get("HARPER_TESTBED_FIRST_IP", testbed.DEFAULT_FIRST_IP)
     )
 
 
@@ -55,7 +53,7 @@ def testbed_factory(tmp_path_factory, address_allocator):
 
     def make(count, mode="dev", first_ip=None, **kwargs):
         base_dir = tmp_path_factory.mktemp("testbed-%s" % mode)
-        bed = harper_testbed.Testbed(
+        bed = testbed.Testbed(
             str(base_dir), count=count, mode=mode,
             first_ip=first_ip or address_allocator.take(count), **kwargs
         )

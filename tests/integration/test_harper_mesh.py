@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-import harper_testbed
+from ansible_collections.harperdb.cluster.tests import testbed
 from ansible_run import run_module
 from harper_state import check_writes_nothing, read_records, replicate_and_read_back, wait_until
 from tcp_gate import TcpGate, open_gate_on_restart
@@ -233,8 +233,8 @@ def cut_off_bed(testbed_factory, address_allocator):
     gates = []
     urls = {}
     for index in range(1, 4):
-        target = (str(ipaddress.ip_address(node_ip) + index - 1), harper_testbed.DEFAULT_REPLICATION_PORT)
-        listen = (str(ipaddress.ip_address(gate_ip) + index - 1), harper_testbed.DEFAULT_REPLICATION_PORT)
+        target = (str(ipaddress.ip_address(node_ip) + index - 1), testbed.DEFAULT_REPLICATION_PORT)
+        listen = (str(ipaddress.ip_address(gate_ip) + index - 1), testbed.DEFAULT_REPLICATION_PORT)
         gate = TcpGate(listen, target)
         gate.open()
         gates.append(gate)

@@ -11,7 +11,7 @@ import time
 import pytest
 import requests
 
-import harper_testbed
+from ansible_collections.harperdb.cluster.tests import testbed
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ def test_join_serially_and_replicate_a_record(dev_cluster):
             return nodes[-1].call({"operation": "search_by_id", "database": "data",
                                    "table": "dog", "ids": [1],
                                    "get_attributes": ["*"]})
-        except harper_testbed.HarperAPIError:
+        except testbed.HarperAPIError:
             return None  # the table itself has not replicated yet
 
     records = wait_until(record_on_last_node, REPLICATION_TIMEOUT,
@@ -135,7 +135,7 @@ def test_prod_node_requires_https_and_credentials(prod_node):
     operation = {"operation": "cluster_status"}
     with pytest.raises(requests.ConnectionError):
         requests.post("http://%s:9925" % prod_node.ip, json=operation, timeout=5)
-    with pytest.raises(harper_testbed.HarperAPIError) as refused:
+    with pytest.raises(testbed.HarperAPIError) as refused:
         prod_node.call(operation, auth=False)
     assert refused.value.status_code == 401
     assert prod_node.call(operation)["node_name"] == prod_node.name
@@ -143,8 +143,8 @@ def test_prod_node_requires_https_and_credentials(prod_node):
 
 def test_start_refused_on_a_port_held_by_a_running_node(dev_cluster, tmp_path):
     taken = dev_cluster.nodes[0]
-    intruder = harper_testbed.Testbed(str(tmp_path), count=1, first_ip=taken.ip)
-    with pytest.raises(harper_testbed.PortInUseError) as refused:
+    intruder = testbed.Testbed(str(tmp_path), count=1, first_ip=taken.ip)
+    with pytest.raises(testbed.PortInUseError) as refused:
         intruder.start()
     assert "%s:%d is already in use" % (taken.ip, taken.ops_port) in str(refused.value)
     assert taken.call({"operation": "cluster_status"})["node_name"] == taken.name
@@ -153,10 +153,10 @@ def test_start_refused_on_a_port_held_by_a_running_node(dev_cluster, tmp_path):
 def test_start_refused_on_a_port_held_by_another_program(tmp_path, address_allocator):
     ip = address_allocator.take(1)
     with socket.socket() as holder:
-        holder.bind((ip, harper_testbed.DEFAULT_REPLICATION_PORT))
+        holder.bind((ip, testbed.DEFAULT_REPLICATION_PORT))
         holder.listen(1)
-        bed = harper_testbed.Testbed(str(tmp_path), count=1, first_ip=ip)
-        with pytest.raises(harper_testbed.PortInUseError,
+        bed = testbed.Testbed(str(tmp_path), count=1, first_ip=ip)
+        with pytest.raises(testbed.PortInUseError,
                            match="%s:9933 is already in use" % ip.replace(".", r"\.")):
             bed.start()
     assert not bed.nodes[0].is_running()
