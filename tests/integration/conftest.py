@@ -20,6 +20,11 @@ def pytest_configure(config):
         "reliability: fault, loop and live property runs that take longer than the test command "
         "allows; tests/run-reliability.sh runs them, tests/run-all.sh leaves them out",
     )
+    config.addinivalue_line(
+        "markers",
+        "testbed(count, mode='dev', **kwargs): the nodes of the file's `bed` and `n` fixtures, "
+        "as given to testbed_factory",
+    )
 
 
 class AddressAllocator(object):
@@ -71,3 +76,27 @@ def testbed_factory(tmp_path_factory, address_allocator):
             errors.append(exc)
     if errors:
         raise errors[0]
+
+
+@pytest.fixture(scope="module")
+def bed(request, testbed_factory):
+    """The test file's own test bed, started for its first test that asks for it, stopped after its last.
+
+    Its size and mode are the file's ``testbed`` marker, given as to testbed_factory::
+
+        pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
+    """
+    marker = request.node.get_closest_marker("testbed")
+    if marker is None:
+        pytest.fail("%s uses the bed fixture but has no testbed marker: add "
+                    "pytest.mark.testbed(COUNT, mode=...) to its pytestmark" % request.node.nodeid,
+                    pytrace=False)
+    started = testbed_factory(*marker.args, **marker.kwargs)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def n(bed):
+    """The nodes of the file's bed: n[0] is node1."""
+    return bed.nodes

@@ -17,19 +17,7 @@ from ansible_run import run_module
 from harper_state import check_writes_nothing, read_records, replicate_and_read_back, wait_until
 from tcp_gate import TcpGate, open_gate_on_restart
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def bed(testbed_factory):
-    bed = testbed_factory(4, mode="prod")
-    yield bed
-    bed.stop()
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
 
 
 def member(node, state="present", **extra):

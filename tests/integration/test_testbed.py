@@ -13,7 +13,7 @@ import requests
 
 from ansible_collections.harperdb.cluster.tests import testbed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(3, mode="dev")]
 
 JOIN_TIMEOUT = 60
 REPLICATION_TIMEOUT = 30
@@ -64,11 +64,6 @@ def listeners_of(pid):
 
 
 @pytest.fixture(scope="module")
-def dev_cluster(testbed_factory):
-    return testbed_factory(3)
-
-
-@pytest.fixture(scope="module")
 def prod_node(testbed_factory):
     # A leading "-" is what an argv parser would take for a flag; the node
     # must still accept exactly this password.
@@ -76,8 +71,8 @@ def prod_node(testbed_factory):
     return testbed_factory(1, mode="prod", password=password).nodes[0]
 
 
-def test_dev_nodes_answer_cluster_status(dev_cluster):
-    for node in dev_cluster.nodes:
+def test_dev_nodes_answer_cluster_status(bed):
+    for node in bed.nodes:
         status = node.call({"operation": "cluster_status"})
         assert status["is_enabled"] is True
         assert status["node_name"] == node.name
@@ -85,8 +80,8 @@ def test_dev_nodes_answer_cluster_status(dev_cluster):
         assert node.replication_url == "wss://%s:9933" % node.ip
 
 
-def test_nodes_keep_their_fixed_ports_on_their_own_ip(dev_cluster):
-    for node in dev_cluster.nodes:
+def test_nodes_keep_their_fixed_ports_on_their_own_ip(bed):
+    for node in bed.nodes:
         listeners = listeners_of(node.pid)
         fixed = sorted(port for ip, port in listeners if ip == node.ip)
         assert fixed == sorted(node.ports), listeners
@@ -98,9 +93,9 @@ def test_nodes_keep_their_fixed_ports_on_their_own_ip(dev_cluster):
         assert all(port >= EPHEMERAL_PORT_MIN for dummy_address, port in others), listeners
 
 
-def test_join_serially_and_replicate_a_record(dev_cluster):
-    nodes = dev_cluster.nodes
-    credentials = {"username": dev_cluster.username, "password": dev_cluster.password}
+def test_join_serially_and_replicate_a_record(bed):
+    nodes = bed.nodes
+    credentials = {"username": bed.username, "password": bed.password}
     for joined in range(1, len(nodes)):
         answer = nodes[joined - 1].call({
             "operation": "add_node",
@@ -141,8 +136,8 @@ def test_prod_node_requires_https_and_credentials(prod_node):
     assert prod_node.call(operation)["node_name"] == prod_node.name
 
 
-def test_start_refused_on_a_port_held_by_a_running_node(dev_cluster, tmp_path):
-    taken = dev_cluster.nodes[0]
+def test_start_refused_on_a_port_held_by_a_running_node(bed, tmp_path):
+    taken = bed.nodes[0]
     intruder = testbed.Testbed(str(tmp_path), count=1, first_ip=taken.ip)
     with pytest.raises(testbed.PortInUseError) as refused:
         intruder.start()
