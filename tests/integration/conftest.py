@@ -27,6 +27,16 @@ def pytest_configure(config):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test here needs Harper nodes: mark it ``integration`` (before ``-m`` selects), so that
+    a file that forgets its pytestmark is still left out of a plain ``pytest``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.path).startswith(here + os.sep) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
+
+
 class AddressAllocator(object):
     """Hands out consecutive loopback addresses so that testbeds of one
     session never share an ip (and so never compete for a port)."""
