@@ -52,7 +52,7 @@ def wait_mesh(nodes, timeout):
 
 def run_round(number, args, base_dir):
     bed = testbed.Testbed(os.path.join(base_dir, "round%d" % number), count=args.nodes,
-                                 mode="prod", first_ip=args.first_ip)
+                          mode="prod", first_ip=args.first_ip)
     joins = []
     bed.start()
     try:

@@ -312,7 +312,7 @@ def write_private(path, text):
 def measure_pace(size, ips, args, work_dir):
     """Seconds for size-1 serial add_node calls, each waited for until the mesh so far is connected."""
     with testbed.Testbed(os.path.join(work_dir, "pace-n%d" % size), count=size, mode="prod",
-                                first_ip=ips[0]) as bed:
+                         first_ip=ips[0]) as bed:
         clients = [NodeClient(n.name, n.api_url, bed.password) for n in bed.nodes]
         try:
             started = time.monotonic()

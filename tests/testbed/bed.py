@@ -173,4 +173,3 @@ class Testbed:
                     entry["error"] = str(exc)
             report.append(entry)
         return report
-

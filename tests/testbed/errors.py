@@ -2,6 +2,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The test bed's errors."""
 
+
 class TestbedError(Exception):
     """A node could not be installed, started, reached or stopped."""
 
@@ -21,4 +22,3 @@ class HarperAPIError(TestbedError):
         super().__init__(
             "operation %r answered HTTP %s: %s" % (operation, status_code, body)
         )
-

@@ -26,6 +26,7 @@ MODES = ("dev", "prod")
 # domain socket under ROOTPATH and fails obscurely when the path is too long.
 _MAX_SOCKET_PATH = 100
 
+
 class HarperNode:
     """One Harper instance bound to its own loopback address."""
 
@@ -365,4 +366,3 @@ class HarperNode:
             "replication": self.replication,
             "advertised_url": self.advertised_url,
         }
-

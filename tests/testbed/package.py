@@ -55,4 +55,3 @@ def ensure_package(version=None):
             )
         os.rename(staging, target)
     return executable
-

@@ -7,6 +7,7 @@ import os
 import re
 import socket
 
+
 def connectable(ip, port):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
@@ -80,4 +81,3 @@ def readable_tail(path, lines):
     readable = [_ANSI_ESCAPE.sub("", line) for line in text.splitlines()]
     readable = [line for line in readable if re.search(r"[A-Za-z0-9]", line)]
     return readable[-lines:]
-
