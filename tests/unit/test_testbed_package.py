@@ -4,9 +4,13 @@
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+
+import pytest
 
 from ansible_collections.harperdb.cluster.tests.testbed import STATE_FILE, Testbed
 
@@ -16,14 +20,23 @@ NODE_SETTINGS = ('index', 'name', 'ip', 'mode', 'ops_port', 'http_port', 'replic
                  'replication_url')
 
 
+@pytest.fixture
+def short_dir():
+    """A folder with a short path: a node's ROOTPATH must leave room for Harper's domain socket,
+    more than pytest's tmp_path leaves under ansible-test."""
+    path = tempfile.mkdtemp(prefix='tb-')
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
 def saved_and_loaded(bed):
     os.makedirs(bed.base_dir)
     bed.save()
     return Testbed.load(bed.base_dir)
 
 
-def test_a_reloaded_bed_keeps_pin_auth_port_and_replication(tmp_path):
-    bed = Testbed(str(tmp_path / 'bed'), count=2, first_ip='127.0.9.2', pin_auth_port=True,
+def test_a_reloaded_bed_keeps_pin_auth_port_and_replication(short_dir):
+    bed = Testbed(os.path.join(short_dir, 'bed'), count=2, first_ip='127.0.9.2', pin_auth_port=True,
                   replication=False, ops_port=19925, advertised_urls={2: 'wss://127.0.9.9:9933'})
     loaded = saved_and_loaded(bed)
     for node in loaded.nodes:
@@ -33,8 +46,8 @@ def test_a_reloaded_bed_keeps_pin_auth_port_and_replication(tmp_path):
     assert loaded.nodes[1].replication_url == 'wss://127.0.9.9:9933'
 
 
-def test_a_reloaded_bed_keeps_the_defaults_too(tmp_path):
-    bed = Testbed(str(tmp_path / 'bed'), count=1, first_ip='127.0.9.2', mode='prod')
+def test_a_reloaded_bed_keeps_the_defaults_too(short_dir):
+    bed = Testbed(os.path.join(short_dir, 'bed'), count=1, first_ip='127.0.9.2', mode='prod')
     loaded = saved_and_loaded(bed)
     node = loaded.nodes[0]
     assert (node.pin_auth_port, node.replication, node.mode) == (False, True, 'prod')
@@ -44,8 +57,8 @@ def test_a_reloaded_bed_keeps_the_defaults_too(tmp_path):
         (bed.mode, bed.username, bed.password, bed.version)
 
 
-def test_the_state_file_is_readable_by_its_owner_only(tmp_path):
-    bed = Testbed(str(tmp_path / 'bed'), count=1, first_ip='127.0.9.2', password='not-a-real-secret')
+def test_the_state_file_is_readable_by_its_owner_only(short_dir):
+    bed = Testbed(os.path.join(short_dir, 'bed'), count=1, first_ip='127.0.9.2', password='not-a-real-secret')
     saved_and_loaded(bed)
     path = os.path.join(bed.base_dir, STATE_FILE)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
