@@ -18,6 +18,8 @@ before any test imports the collection, so that every import of it goes through 
 import os
 import sys
 
+import pytest
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 
 import collection_tree  # noqa: E402  pylint: disable=wrong-import-position
@@ -32,3 +34,18 @@ except ImportError:  # ansible-test runs module_utils tests with module_utils al
 else:
     if AnsibleCollectionConfig.collection_finder is None:
         init_plugin_loader()
+
+
+# What a plain ``pytest`` from the repo root leaves out: the tests that start Harper nodes.
+FAST_ONLY = 'not integration and not reliability'
+
+
+def pytest_configure(config):
+    """A plain ``pytest`` (no paths, no ``-m``: pytest.ini's testpaths) runs only the fast tests.
+
+    Integration tests run when asked for: by naming their files or folder, or by a marker
+    expression (tests/run-all.sh passes ``-m "not reliability"``, tests/run-reliability.sh
+    ``-m reliability``).
+    """
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS and not config.option.markexpr:
+        config.option.markexpr = FAST_ONLY

@@ -21,11 +21,13 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "integration")]
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-import harper_testbed  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_run import run_module  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_run import collection_tree, run_module  # noqa: E402  pylint: disable=wrong-import-position
 from harper_state import connection_args, peer_args, peer_connected  # noqa: E402  pylint: disable=wrong-import-position
+
+collection_tree.use_checkout()  # the collection, tests/ included, importable by its full name
+from ansible_collections.harperdb.cluster.tests import testbed  # noqa: E402  pylint: disable=wrong-import-position
 
 MESH_TIMEOUT = 60
 POLL_SECONDS = 0.2
@@ -49,8 +51,8 @@ def wait_mesh(nodes, timeout):
 
 
 def run_round(number, args, base_dir):
-    bed = harper_testbed.Testbed(os.path.join(base_dir, "round%d" % number), count=args.nodes,
-                                 mode="prod", first_ip=args.first_ip)
+    bed = testbed.Testbed(os.path.join(base_dir, "round%d" % number), count=args.nodes,
+                          mode="prod", first_ip=args.first_ip)
     joins = []
     bed.start()
     try:

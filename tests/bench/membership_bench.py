@@ -49,11 +49,13 @@ import yaml
 from urllib3.exceptions import InsecureRequestWarning
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "integration")]
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
-import harper_testbed  # noqa: E402  pylint: disable=wrong-import-position
-from ansible_run import REPO, ansible_env  # noqa: E402  pylint: disable=wrong-import-position
+from ansible_run import REPO, ansible_env, collection_tree  # noqa: E402  pylint: disable=wrong-import-position
 from role_cluster import RoleNode, local_inventory, terminate  # noqa: E402  pylint: disable=wrong-import-position
+
+collection_tree.use_checkout()  # the collection, tests/ included, importable by its full name
+from ansible_collections.harperdb.cluster.tests import testbed  # noqa: E402  pylint: disable=wrong-import-position
 
 SITE = REPO / "playbooks" / "site.yml"
 ROLE_TASKS = REPO / "roles" / "harper_cluster" / "tasks"
@@ -309,8 +311,8 @@ def write_private(path, text):
 
 def measure_pace(size, ips, args, work_dir):
     """Seconds for size-1 serial add_node calls, each waited for until the mesh so far is connected."""
-    with harper_testbed.Testbed(os.path.join(work_dir, "pace-n%d" % size), count=size, mode="prod",
-                                first_ip=ips[0]) as bed:
+    with testbed.Testbed(os.path.join(work_dir, "pace-n%d" % size), count=size, mode="prod",
+                         first_ip=ips[0]) as bed:
         clients = [NodeClient(n.name, n.api_url, bed.password) for n in bed.nodes]
         try:
             started = time.monotonic()
@@ -355,7 +357,7 @@ def uri_playbook(nodes, secrets_path):
 
 def measure_uri(size, ips, args, work_dir):
     base = os.path.join(work_dir, "uri-n%d" % size)
-    with harper_testbed.Testbed(base, count=size, mode="prod", first_ip=ips[0]) as bed:
+    with testbed.Testbed(base, count=size, mode="prod", first_ip=ips[0]) as bed:
         secrets_path = write_private(os.path.join(base, "secrets.yml"), "harper_password: %s\n" % json.dumps(bed.password))
         playbook = os.path.join(base, "uri-play.yml")
         with open(playbook, "w") as handle:
@@ -518,7 +520,7 @@ def measure_size(size, pool, args, work_dir, files, last):
             measured = measure(size, ips, args, work_dir)
             result["notes"].extend(measured.pop("notes", []))
             result.update(measured)
-        except (BenchError, harper_testbed.TestbedError, requests.RequestException, subprocess.TimeoutExpired) as exc:
+        except (BenchError, testbed.TestbedError, requests.RequestException, subprocess.TimeoutExpired) as exc:
             result["notes"].append("N=%d %s failed: %s" % (size, label, exc))
             result.setdefault("errors", []).append(label)
     ips = pool.take(size + (1 if last and args.scale_out else 0))
@@ -847,7 +849,7 @@ def main(argv=None):
             log("work directory kept: %s" % work_dir)
     notes = [note for n in sorted(results) for note in results[n].get("notes", [])]
     harper_version = next((results[n]["harper_version"] for n in sorted(results) if results[n].get("harper_version")),
-                          "%s (pinned; no role install finished)" % harper_testbed.HARPER_VERSION)
+                          "%s (pinned; no role install finished)" % testbed.HARPER_VERSION)
     checks = targets(results, args.scale_out)
     print(table(results))
     print()

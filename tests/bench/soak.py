@@ -37,7 +37,7 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(HERE, "..", "testbed"), os.path.join(HERE, "..", "integration")]
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 
 from ansible_run import REPO  # noqa: E402  pylint: disable=wrong-import-position
 from role_cluster import Cluster, mesh_problems, terminate  # noqa: E402  pylint: disable=wrong-import-position

@@ -4,13 +4,11 @@
 
 import ipaddress
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "testbed"))
-
-import harper_testbed  # noqa: E402  (path set up just above)
+# tests/conftest.py has made the collection, tests/ included, importable by its full name.
+from ansible_collections.harperdb.cluster.tests import testbed
 
 
 def pytest_configure(config):
@@ -22,6 +20,21 @@ def pytest_configure(config):
         "reliability: fault, loop and live property runs that take longer than the test command "
         "allows; tests/run-reliability.sh runs them, tests/run-all.sh leaves them out",
     )
+    config.addinivalue_line(
+        "markers",
+        "testbed(count, mode='dev', **kwargs): the nodes of the file's `bed` and `n` fixtures, "
+        "as given to testbed_factory",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test here needs Harper nodes: mark it ``integration`` (before ``-m`` selects), so that
+    a file that forgets its pytestmark is still left out of a plain ``pytest``."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for item in items:
+        if str(item.path).startswith(here + os.sep) and item.get_closest_marker("integration") is None:
+            item.add_marker(pytest.mark.integration)
 
 
 class AddressAllocator(object):
@@ -40,7 +53,7 @@ class AddressAllocator(object):
 @pytest.fixture(scope="session")
 def address_allocator():
     return AddressAllocator(
-        os.environ.get("HARPER_TESTBED_FIRST_IP", harper_testbed.DEFAULT_FIRST_IP)
+        os.environ.get("HARPER_TESTBED_FIRST_IP", testbed.DEFAULT_FIRST_IP)
     )
 
 
@@ -55,7 +68,7 @@ def testbed_factory(tmp_path_factory, address_allocator):
 
     def make(count, mode="dev", first_ip=None, **kwargs):
         base_dir = tmp_path_factory.mktemp("testbed-%s" % mode)
-        bed = harper_testbed.Testbed(
+        bed = testbed.Testbed(
             str(base_dir), count=count, mode=mode,
             first_ip=first_ip or address_allocator.take(count), **kwargs
         )
@@ -73,3 +86,27 @@ def testbed_factory(tmp_path_factory, address_allocator):
             errors.append(exc)
     if errors:
         raise errors[0]
+
+
+@pytest.fixture(scope="module")
+def bed(request, testbed_factory):
+    """The test file's own test bed, started for its first test that asks for it, stopped after its last.
+
+    Its size and mode are the file's ``testbed`` marker, given as to testbed_factory::
+
+        pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
+    """
+    marker = request.node.get_closest_marker("testbed")
+    if marker is None:
+        pytest.fail("%s uses the bed fixture but has no testbed marker: add "
+                    "pytest.mark.testbed(COUNT, mode=...) to its pytestmark" % request.node.nodeid,
+                    pytrace=False)
+    started = testbed_factory(*marker.args, **marker.kwargs)
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def n(bed):
+    """The nodes of the file's bed: n[0] is node1."""
+    return bed.nodes

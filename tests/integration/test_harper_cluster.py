@@ -19,21 +19,9 @@ from harper_state import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
 
 DOG_BOTH_WAYS = {"database": "data", "table": "dog", "subscribe": True, "publish": True}
-
-
-@pytest.fixture(scope="module")
-def bed(testbed_factory):
-    bed = testbed_factory(4, mode="prod")
-    yield bed
-    bed.stop()
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
 
 
 def cluster_task(node, entries, **extra):

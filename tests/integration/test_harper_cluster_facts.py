@@ -12,14 +12,7 @@ import pytest
 from ansible_run import run_module, run_playbook
 from harper_state import connection_args, wait_until
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def n(testbed_factory):
-    bed = testbed_factory(3, mode="dev")
-    yield bed.nodes
-    bed.stop()
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(3, mode="dev")]
 
 
 @pytest.fixture(scope="module")

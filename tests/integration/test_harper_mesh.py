@@ -12,24 +12,12 @@ import threading
 
 import pytest
 
-import harper_testbed
+from ansible_collections.harperdb.cluster.tests import testbed
 from ansible_run import run_module
 from harper_state import check_writes_nothing, read_records, replicate_and_read_back, wait_until
 from tcp_gate import TcpGate, open_gate_on_restart
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def bed(testbed_factory):
-    bed = testbed_factory(4, mode="prod")
-    yield bed
-    bed.stop()
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
 
 
 def member(node, state="present", **extra):
@@ -233,8 +221,8 @@ def cut_off_bed(testbed_factory, address_allocator):
     gates = []
     urls = {}
     for index in range(1, 4):
-        target = (str(ipaddress.ip_address(node_ip) + index - 1), harper_testbed.DEFAULT_REPLICATION_PORT)
-        listen = (str(ipaddress.ip_address(gate_ip) + index - 1), harper_testbed.DEFAULT_REPLICATION_PORT)
+        target = (str(ipaddress.ip_address(node_ip) + index - 1), testbed.DEFAULT_REPLICATION_PORT)
+        listen = (str(ipaddress.ip_address(gate_ip) + index - 1), testbed.DEFAULT_REPLICATION_PORT)
         gate = TcpGate(listen, target)
         gate.open()
         gates.append(gate)

@@ -18,14 +18,7 @@ from harper_state import (
     wait_until,
 )
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def n(testbed_factory):
-    bed = testbed_factory(4, mode="prod")
-    yield bed.nodes
-    bed.stop()
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(4, mode="prod")]
 
 
 def node_task(node, peer, **extra):

@@ -14,19 +14,7 @@ import yaml
 from ansible_run import run_module
 from harper_state import connection_args, peer_args, replicate_and_read_back, wait_until
 
-pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def bed(testbed_factory):
-    bed = testbed_factory(3, mode="prod")
-    yield bed
-    bed.stop()
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(3, mode="prod")]
 
 
 def routes_task(node, routes, **extra):

@@ -13,20 +13,8 @@ from ansible.release import __version__ as ansible_version
 from ansible_run import REPO, run_inventory, run_module, run_playbook
 from harper_state import wait_until
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(3, mode="prod")]
 ANSIBLE_VERSION = tuple(int(part) for part in ansible_version.split(".")[:2])
-
-
-@pytest.fixture(scope="module")
-def bed(testbed_factory):
-    bed = testbed_factory(3, mode="prod")
-    yield bed
-    bed.stop()
-
-
-@pytest.fixture(scope="module")
-def n(bed):
-    return bed.nodes
 
 
 def credentials(node, **override):

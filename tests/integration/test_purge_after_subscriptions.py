@@ -21,7 +21,7 @@ import pytest
 from ansible_run import run_module
 from harper_state import connection_args, join_writes, peer_args, read_records, wait_until
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.testbed(3, mode="prod")]
 
 TRIES = int(os.environ.get("HARPER_PURGE_TRIES", "20"))
 SETTLE_TIMEOUT = 60
@@ -30,13 +30,6 @@ SUBSCRIPTIONS = (
     [{"database": "data", "table": "dog", "subscribe": True, "publish": True}],
     [{"database": "data", "table": "dog", "subscribe": True, "publish": False}],
 )
-
-
-@pytest.fixture(scope="module")
-def n(testbed_factory):
-    bed = testbed_factory(3, mode="prod")
-    yield bed.nodes
-    bed.stop()
 
 
 def mesh_task(nodes):

@@ -11,9 +11,9 @@ import time
 import pytest
 import requests
 
-import harper_testbed
+from ansible_collections.harperdb.cluster.tests import testbed
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.testbed(3, mode="dev")]
 
 JOIN_TIMEOUT = 60
 REPLICATION_TIMEOUT = 30
@@ -64,11 +64,6 @@ def listeners_of(pid):
 
 
 @pytest.fixture(scope="module")
-def dev_cluster(testbed_factory):
-    return testbed_factory(3)
-
-
-@pytest.fixture(scope="module")
 def prod_node(testbed_factory):
     # A leading "-" is what an argv parser would take for a flag; the node
     # must still accept exactly this password.
@@ -76,8 +71,8 @@ def prod_node(testbed_factory):
     return testbed_factory(1, mode="prod", password=password).nodes[0]
 
 
-def test_dev_nodes_answer_cluster_status(dev_cluster):
-    for node in dev_cluster.nodes:
+def test_dev_nodes_answer_cluster_status(bed):
+    for node in bed.nodes:
         status = node.call({"operation": "cluster_status"})
         assert status["is_enabled"] is True
         assert status["node_name"] == node.name
@@ -85,8 +80,8 @@ def test_dev_nodes_answer_cluster_status(dev_cluster):
         assert node.replication_url == "wss://%s:9933" % node.ip
 
 
-def test_nodes_keep_their_fixed_ports_on_their_own_ip(dev_cluster):
-    for node in dev_cluster.nodes:
+def test_nodes_keep_their_fixed_ports_on_their_own_ip(bed):
+    for node in bed.nodes:
         listeners = listeners_of(node.pid)
         fixed = sorted(port for ip, port in listeners if ip == node.ip)
         assert fixed == sorted(node.ports), listeners
@@ -98,9 +93,9 @@ def test_nodes_keep_their_fixed_ports_on_their_own_ip(dev_cluster):
         assert all(port >= EPHEMERAL_PORT_MIN for dummy_address, port in others), listeners
 
 
-def test_join_serially_and_replicate_a_record(dev_cluster):
-    nodes = dev_cluster.nodes
-    credentials = {"username": dev_cluster.username, "password": dev_cluster.password}
+def test_join_serially_and_replicate_a_record(bed):
+    nodes = bed.nodes
+    credentials = {"username": bed.username, "password": bed.password}
     for joined in range(1, len(nodes)):
         answer = nodes[joined - 1].call({
             "operation": "add_node",
@@ -122,7 +117,7 @@ def test_join_serially_and_replicate_a_record(dev_cluster):
             return nodes[-1].call({"operation": "search_by_id", "database": "data",
                                    "table": "dog", "ids": [1],
                                    "get_attributes": ["*"]})
-        except harper_testbed.HarperAPIError:
+        except testbed.HarperAPIError:
             return None  # the table itself has not replicated yet
 
     records = wait_until(record_on_last_node, REPLICATION_TIMEOUT,
@@ -135,16 +130,16 @@ def test_prod_node_requires_https_and_credentials(prod_node):
     operation = {"operation": "cluster_status"}
     with pytest.raises(requests.ConnectionError):
         requests.post("http://%s:9925" % prod_node.ip, json=operation, timeout=5)
-    with pytest.raises(harper_testbed.HarperAPIError) as refused:
+    with pytest.raises(testbed.HarperAPIError) as refused:
         prod_node.call(operation, auth=False)
     assert refused.value.status_code == 401
     assert prod_node.call(operation)["node_name"] == prod_node.name
 
 
-def test_start_refused_on_a_port_held_by_a_running_node(dev_cluster, tmp_path):
-    taken = dev_cluster.nodes[0]
-    intruder = harper_testbed.Testbed(str(tmp_path), count=1, first_ip=taken.ip)
-    with pytest.raises(harper_testbed.PortInUseError) as refused:
+def test_start_refused_on_a_port_held_by_a_running_node(bed, tmp_path):
+    taken = bed.nodes[0]
+    intruder = testbed.Testbed(str(tmp_path), count=1, first_ip=taken.ip)
+    with pytest.raises(testbed.PortInUseError) as refused:
         intruder.start()
     assert "%s:%d is already in use" % (taken.ip, taken.ops_port) in str(refused.value)
     assert taken.call({"operation": "cluster_status"})["node_name"] == taken.name
@@ -153,10 +148,10 @@ def test_start_refused_on_a_port_held_by_a_running_node(dev_cluster, tmp_path):
 def test_start_refused_on_a_port_held_by_another_program(tmp_path, address_allocator):
     ip = address_allocator.take(1)
     with socket.socket() as holder:
-        holder.bind((ip, harper_testbed.DEFAULT_REPLICATION_PORT))
+        holder.bind((ip, testbed.DEFAULT_REPLICATION_PORT))
         holder.listen(1)
-        bed = harper_testbed.Testbed(str(tmp_path), count=1, first_ip=ip)
-        with pytest.raises(harper_testbed.PortInUseError,
+        bed = testbed.Testbed(str(tmp_path), count=1, first_ip=ip)
+        with pytest.raises(testbed.PortInUseError,
                            match="%s:9933 is already in use" % ip.replace(".", r"\.")):
             bed.start()
     assert not bed.nodes[0].is_running()

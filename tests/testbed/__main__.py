@@ -1,0 +1,65 @@
+# Copyright: contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Command line: ``python -m tests.testbed up|status|down --dir DIR`` from the repo root."""
+
+import argparse
+import json
+import sys
+
+from .bed import DEFAULT_FIRST_IP, Testbed
+from .errors import TestbedError
+from .node import MODES
+from .package import HARPER_VERSION
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.testbed",
+        description="Run real Harper (HarperDB) nodes on one machine for integration tests.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="install and start nodes")
+    up.add_argument("--dir", required=True)
+    up.add_argument("--nodes", type=int, default=3)
+    up.add_argument("--mode", choices=MODES, default="dev")
+    up.add_argument("--first-ip", default=DEFAULT_FIRST_IP)
+    up.add_argument("--prefix", default="node")
+    up.add_argument("--username", default="admin")
+    up.add_argument("--password")
+    up.add_argument("--version", default=HARPER_VERSION)
+    up.add_argument("--timeout", type=float, default=90.0)
+    up.add_argument("--pin-auth-port", action="store_true",
+                    help="dev mode only: bind Harper's authentication "
+                         "listener to the replication port instead of a "
+                         "random port on all addresses")
+    for name, text in (("down", "stop the nodes of a testbed"),
+                       ("status", "report whether the nodes answer")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--dir", required=True)
+    args = parser.parse_args(argv)
+
+    if args.command == "up":
+        bed = Testbed(args.dir, count=args.nodes, first_ip=args.first_ip,
+                      mode=args.mode, name_prefix=args.prefix,
+                      username=args.username, password=args.password,
+                      version=args.version, pin_auth_port=args.pin_auth_port)
+        try:
+            ready = bed.start(timeout=args.timeout)
+        except TestbedError as exc:
+            print("testbed failed to come up: %s" % exc, file=sys.stderr)
+            return 1
+        summary = bed.describe()
+        summary["ready_seconds"] = {k: round(v, 2) for k, v in ready.items()}
+        print(json.dumps(summary, indent=2))
+        return 0
+    bed = Testbed.load(args.dir)
+    if args.command == "down":
+        bed.stop()
+        print(json.dumps({"stopped": [node.name for node in bed.nodes]}))
+        return 0
+    report = bed.status()
+    print(json.dumps(report, indent=2))
+    return 0 if all(entry["answering"] for entry in report) else 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())
