@@ -33,8 +33,8 @@ def connection_argument_spec(api_url=True):
         username=dict(type="str", fallback=(env_fallback, ["HARPER_USERNAME"])),
         password=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_PASSWORD"])),
         token=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_TOKEN"])),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["HARPER_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["HARPER_CA_PATH"])),
         timeout=dict(type="int", default=30),
         retries=dict(type="int", default=3),
     )
