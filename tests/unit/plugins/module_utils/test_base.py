@@ -83,3 +83,29 @@ def test_a_ca_file_from_the_environment_is_used_and_one_that_does_not_load_fails
     outcome, result, dummy_text = run(harper_cluster_facts, dict(LOGIN, api_url="https://n1:9925"), world)
     assert outcome == "fail" and world.requests == []
     assert "Give ca_path a PEM file" in result["msg"], result["msg"]
+
+
+def test_an_empty_credential_variable_is_no_credential(monkeypatch):
+    # What a controller credential with a username and password injects: the token left empty.
+    monkeypatch.setenv("HARPER_TOKEN", "")
+    monkeypatch.setenv("HARPER_USERNAME", USERNAME)
+    monkeypatch.setenv("HARPER_PASSWORD", PASSWORD)
+    world = FakeWorld(joined=True)
+    outcome, result, dummy_text = run(harper_cluster_facts, {"api_url": "http://n1:9925"}, world)
+    assert outcome == "exit", result.get("msg")
+    assert world.requests
+    # A token credential: username and password left empty.
+    monkeypatch.setenv("HARPER_TOKEN", TOKEN)
+    monkeypatch.setenv("HARPER_USERNAME", "")
+    monkeypatch.setenv("HARPER_PASSWORD", "")
+    outcome, result, dummy_text = run(harper_cluster_facts, {"api_url": "http://n1:9925"}, FakeWorld(joined=True))
+    assert outcome == "exit", result.get("msg")
+
+
+def test_a_token_from_the_environment_with_a_username_given_is_refused_before_any_request(monkeypatch):
+    monkeypatch.setenv("HARPER_TOKEN", TOKEN)
+    world = FakeWorld()
+    outcome, result, text = run(harper_cluster_facts, LOGIN, world)
+    assert outcome == "fail" and world.requests == []
+    assert result["msg"].startswith("parameters are mutually exclusive: token|username, token|password (")
+    assert "HARPER_TOKEN" in result["msg"] and TOKEN not in text and PASSWORD not in text
