@@ -15,11 +15,13 @@ Each job gets a fresh private data directory holding
 - inventory/hosts.json, and a JSON fact cache in the job's artifacts as with "use fact cache".
 
 The hosts are role hosts of this machine (tests/integration/role_cluster.py: connection local, one
-loopback address, HOME, ROOTPATH and npm install each, prod mode). Their TLS certificates come from
-a CA made here, so the injected CA file verifies every operations API: the role's wait and
-harper_mesh verify against it. After the jobs every artifact the controller keeps (stdout,
-job_events/*.json, the fact cache, every other file under artifacts/) is searched for the password,
-a token and the CA's key material.
+loopback address, HOME, ROOTPATH and npm prefix each, prod mode), whose npm prefix links to the
+test bed's harperdb package. Their TLS certificates come from a CA made here (the role's
+harper_cluster_tls_* variables), so the injected CA file verifies every operations API: the role's
+wait and harper_mesh verify against it. After the jobs every artifact the controller keeps
+(stdout, job_events/*.json, the fact cache if any, and every other file under artifacts/ but
+ansible-runner's record of the environment, see RUNNER_COMMAND) is searched for the password, a
+token made on a node and the CA's key material.
 """
 
 import datetime
@@ -32,9 +34,11 @@ import socket
 import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 import pytest
+import yaml
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -42,14 +46,24 @@ from cryptography.x509.oid import NameOID
 
 from ansible_run import REPO
 from harper_state import read_records
-from role_cluster import ADMIN, find_secrets, laid_out_cluster, local_inventory, mesh_problems, secret_forms
+from role_cluster import ADMIN, Cluster, find_secrets, local_inventory, mesh_problems, secret_forms, terminate
 
+from ansible_collections.harperdb.cluster.tests import testbed
+
+# About 35 s on 2 cores: the collection built once, three jobs (run about 21 s, check and show
+# changes about 5 s each), the npm install skipped (preinstall).
 pytestmark = pytest.mark.integration
 
 HOSTS = ("awx-1", "awx-2")
 PLAYBOOK = "harperdb.cluster.site"
 BIN = os.path.dirname(sys.executable)
 JOB_TIMEOUT = 600
+# ansible-runner writes the job's command line and whole environment, the injected credential
+# included, to artifacts/IDENT/command (mode 0600) in the private data directory, as it writes
+# env/envvars there: the controller deletes that directory after the job and records the job's
+# environment from its own copy, with secret inputs hidden. So it is checked to hold the
+# environment, and left out of the search.
+RUNNER_COMMAND = "command"
 
 
 def _name(common_name):
@@ -239,21 +253,57 @@ class Controller(object):
         return forms
 
     def artifact_findings(self):
-        """Every place under the jobs' artifacts folders where a secret appears."""
-        return find_secrets(self.secrets(), paths=[job.artifacts for job in self.jobs])
+        """Every place in the jobs' artifacts where a secret appears: stdout, stderr, status, rc,
+        job_events/*.json, fact_cache and any other file but ansible-runner's own `command`."""
+        paths = []
+        for job in self.jobs:
+            paths.extend(os.path.join(job.artifacts, name) for name in os.listdir(job.artifacts)
+                         if name != RUNNER_COMMAND)
+        return find_secrets(self.secrets(), paths=paths)
+
+
+def role_version():
+    with open(os.path.join(str(REPO), "roles", "harper_cluster", "defaults", "main.yml")) as handle:
+        return yaml.safe_load(handle)["harper_cluster_version"]
+
+
+def preinstall(cluster):
+    """Each host's npm prefix holds the pinned harperdb already: its node_modules is a link to the
+    test bed's npm install, which the test bed's own nodes run from too. The role then skips its
+    npm install, a minute per host on this machine (copies of the package cost half that, and
+    as much again to delete): this test is about how the job runs, test_role_site.py about the
+    install."""
+    executable = testbed.ensure_package(role_version())
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(executable)))
+    for node in cluster.nodes:
+        os.makedirs(node.install_dir)
+        os.symlink(os.path.join(package_root, "node_modules"), os.path.join(node.install_dir, "node_modules"))
 
 
 @pytest.fixture(scope="module")
 def controller(address_allocator, tmp_path_factory):
-    with laid_out_cluster(address_allocator, HOSTS, "test_awx_runner") as cluster:
-        authority = Authority(os.path.join(cluster.base_dir, "pki"))
-        work = str(tmp_path_factory.mktemp("awx"))
+    # A short base path: Harper's domain socket lives under ROOTPATH.
+    base_dir = tempfile.mkdtemp(prefix="hx", dir="/tmp")
+    cluster = Cluster(base_dir, address_allocator.take(len(HOSTS)), HOSTS)
+    started = time.monotonic()
+    try:
+        preinstall(cluster)
+        authority = Authority(os.path.join(base_dir, "pki"))
+        cluster.timings["npm prefixes linked, certificates made"] = round(time.monotonic() - started, 1)
         # A token is not what these jobs authenticate with; one made on the first node after the
         # run must appear nowhere either (it is searched for with the password).
-        made = Controller(work, cluster, authority, token=None)
-        # The teardown (the role, state absent) runs with the same certificates.
-        cluster.host_vars.update(made.host_vars)
+        made = Controller(str(tmp_path_factory.mktemp("awx")), cluster, authority, token=None)
+        cluster.timings["collection built and installed"] = round(time.monotonic() - started, 1)
         yield made
+    finally:
+        stopping = time.monotonic()
+        try:
+            terminate(cluster.all_nodes)
+        finally:
+            cluster.timings["nodes stopped"] = round(time.monotonic() - stopping, 1)
+            shutil.rmtree(base_dir, ignore_errors=True)
+            cluster.timings["module total"] = round(time.monotonic() - started, 1)
+            print("\ntest_awx_runner timings (s): %s" % cluster.timings)
 
 
 def test_the_run_forms_the_cluster_with_credentials_from_the_environment_only(controller):
@@ -299,9 +349,15 @@ def test_no_artifact_holds_the_password_the_token_or_the_ca_key_material(control
         assert any(event.get("event") == "runner_on_ok" for event in job.events)
     assert controller.token
     assert controller.artifact_findings() == []
-    # The search finds what it looks for: the CA file of the job's env/ holds the certificate.
-    job_env = os.path.join(os.path.dirname(os.path.dirname(controller.jobs[0].artifacts)), "env")
-    assert find_secrets(controller.secrets(), paths=[job_env]) != []
+    # The search finds what it looks for: the job's env/ holds the password and the CA file, and
+    # ansible-runner's command file the environment it ran the job with.
+    job = controller.jobs[0]
+    job_env = os.path.join(os.path.dirname(os.path.dirname(job.artifacts)), "env")
+    assert sorted(find_secrets(controller.secrets(), paths=[os.path.join(job_env, "envvars")])) == [
+        os.path.join(job_env, "envvars") + ": password"]
+    assert any(found.endswith(": CA certificate") for found in find_secrets(controller.secrets(), paths=[job_env]))
+    with open(os.path.join(job.artifacts, RUNNER_COMMAND)) as handle:
+        assert json.load(handle)["env"]["HARPER_PASSWORD"] == controller.cluster.password
 
 
 def _served_subject(node, ca_path):
