@@ -38,12 +38,10 @@ timed "antsibull-changelog lint" antsibull-changelog lint || status=1
 timed "antsibull-changelog lint-changelog-yaml" \
     antsibull-changelog lint-changelog-yaml changelogs/changelog.yaml || status=1
 # generate runs in the copy: it leaves a plugin cache in changelogs/.
-check_changelog_md() {
-    (cd "$copied" && antsibull-changelog generate --output "$work_dir/CHANGELOG.md" --output-format md) || return
-    if ! diff -u CHANGELOG.md "$work_dir/CHANGELOG.md"; then
-        log "CHANGELOG.md is not what changelogs/changelog.yaml generates: run antsibull-changelog generate"
-        return 1
-    fi
-}
-timed "CHANGELOG.md is generated" check_changelog_md || status=1
+timed "antsibull-changelog generate" env -C "$copied" \
+    antsibull-changelog generate --output "$work_dir/CHANGELOG.md" --output-format md || status=1
+if ! diff -u CHANGELOG.md "$work_dir/CHANGELOG.md"; then
+    log "CHANGELOG.md is not what changelogs/changelog.yaml generates: run antsibull-changelog generate"
+    status=1
+fi
 exit "$status"

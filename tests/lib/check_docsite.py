@@ -23,7 +23,6 @@ import re
 import subprocess
 import sys
 
-import yaml
 
 CHECKOUT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__))))
 # ansible-doc's plugin types and the suffix antsibull-docs gives their pages.
