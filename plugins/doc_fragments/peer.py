@@ -6,13 +6,11 @@
 class ModuleDocFragment:
     """The options that describe one peer, documented once for harper_node and harper_cluster.
 
-    DOCUMENTATION holds them as top-level options (harper_node); CONNECTIONS holds harper_cluster's
-    connections option with the same options as its suboptions. A fragment only adds top-level
-    options and ansible-test reads each part as a plain string, so CONNECTIONS repeats the text of
-    DOCUMENTATION, indented, with each O(...) of a peer option written O(connections[]....).
-    tests/unit/plugins/doc_fragments/test_fragments.py fails when the two differ in any other way,
-    or when either differs from peer_argument_spec() in plugins/module_utils/_peers.py, which is
-    paired with this fragment: change them together.
+    DOCUMENTATION holds them as top-level options (harper_node); CONNECTIONS, built from it below,
+    holds harper_cluster's connections option with the same options as its suboptions.
+    tests/unit/plugins/doc_fragments/test_fragments.py fails when they differ from
+    peer_argument_spec() in plugins/module_utils/_peers.py, which is paired with this fragment:
+    change them together.
     """
 
     DOCUMENTATION = r"""
@@ -70,7 +68,12 @@ options:
     elements: dict
 """
 
-    CONNECTIONS = r"""
+
+# harper_cluster's connections option, with the options above as its suboptions. A fragment adds
+# only top-level options, and ansible-test's yamllint reads the class body as plain strings, so this
+# one is built here, after the class: the text above indented under `suboptions:`, each O(...) of a
+# peer option written O(connections[]....).
+_CONNECTIONS_HEAD = r"""
 options:
   connections:
     description:
@@ -82,56 +85,14 @@ options:
     elements: dict
     required: true
     suboptions:
-      hostname:
-        description:
-          - The peer's node name, as Harper records it; that is the peer's own C(replication.hostname),
-            whatever host its url names.
-          - At least one of O(connections[].hostname) and O(connections[].url) is required. With only
-            O(connections[].url), the peer is found by its stored url, and otherwise by the url's host.
-        type: str
-        aliases: [name]
-      url:
-        description:
-          - The peer's replication URL, for example C(wss://node2.example.com:9933).
-          - Without it Harper builds the url from O(connections[].hostname) and the replication port of
-            the node at O(api_url); give it whenever the peer uses another port or its name does not
-            resolve.
-        type: str
-      verify_tls:
-        description:
-          - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
-            V(false) for peers with Harper's default self-signed certificates.
-          - Used when the peer is added or updated; it is not stored, so it is never compared.
-        type: bool
-      authorization:
-        description:
-          - Credentials of a super_user on the peer for the first handshake, as a dict with the keys
-            C(username) and C(password), or a string in HTTP Authorization form such as C(Basic ...).
-          - Used when the peer is added or updated; never compared, never returned.
-        type: raw
-      retain_authorization:
-        description:
-          - Whether Harper stores O(connections[].authorization) on the peer record and uses it for every
-            connection. Harper stores it in plain text; certificate trust, the default, is safer.
-        type: bool
-      revoked_certificates:
-        description:
-          - Serial numbers of certificates the node must no longer accept from the peer.
-          - Added to those already stored.
-        type: list
-        elements: str
-      shard:
-        description:
-          - The shard the peer belongs to.
-        type: int
-      subscriptions:
-        description:
-          - What to replicate with the peer. Without subscriptions the node replicates every database
-            with the peer.
-          - Each entry is a dict with the fields C(database) (or its legacy name C(schema)), C(table),
-            C(subscribe) (bool, receive the peer's changes) and C(publish) (bool, send the node's
-            changes). All are required, and no other field is accepted.
-          - Merged by database and table with the stored subscriptions.
-        type: list
-        elements: dict
 """
+
+
+def _under_connections(documentation):
+    options = documentation.split("options:\n", 1)[1]
+    options = options.replace("O(", "O(connections[].").replace("O(connections[].api_url)", "O(api_url)")
+    return _CONNECTIONS_HEAD + "".join("      " + line if line.strip() else line
+                                       for line in options.splitlines(True))
+
+
+ModuleDocFragment.CONNECTIONS = _under_connections(ModuleDocFragment.DOCUMENTATION)
