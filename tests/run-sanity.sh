@@ -30,7 +30,7 @@ cd "$collection_dir"
 for expected in galaxy.yml meta/runtime.yml plugins/modules tests/unit; do
     [[ -e "$expected" ]] || die "the collection tree at $collection_dir has no $expected"
 done
-log "ansible-test $(ansible --version | head -1) in $collection_dir"
+log "ansible-test $(ansible --version | sed -n 1p) in $collection_dir"
 
 status=0
 if [[ "$only" != units ]]; then

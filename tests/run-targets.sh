@@ -32,7 +32,7 @@ cd "$collection_dir"
 if [[ -n "${HARPER_TESTBED_FIRST_IP:-}" ]]; then
     printf 'setup_harper_first_ip: %s\n' "$HARPER_TESTBED_FIRST_IP" > tests/integration/integration_config.yml
 fi
-log "ansible-test integration, $(ansible --version | head -1), targets: ${targets[*]:-all}"
+log "ansible-test integration, $(ansible --version | sed -n 1p), targets: ${targets[*]:-all}"
 # --local: this venv already holds the collection's requirements and the test bed's (requests).
 timed "ansible-test integration" \
     ansible-test integration --local --python "$ANSIBLE_TEST_PYTHON" --color no "${targets[@]}"
