@@ -20,15 +20,8 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-require_venv "$venv"
-export PATH="$venv/bin:$PATH"
-
-work_dir="$(mktemp -d)"
-trap 'rm -rf "$work_dir"' EXIT
-collection_dir="$(collection_tree copy "$work_dir")"
-install_ansible_test_pip_bootstrap
-cd "$collection_dir"
-[[ -d tests/integration/targets ]] || die "the collection tree at $collection_dir has no integration targets"
+enter_ansible_test_tree "$venv"
+[[ -d tests/integration/targets ]] || die "the collection tree at $PWD has no integration targets"
 if [[ -n "${HARPER_TESTBED_FIRST_IP:-}" ]]; then
     printf 'setup_harper_first_ip: %s\n' "$HARPER_TESTBED_FIRST_IP" > tests/integration/integration_config.yml
 fi
