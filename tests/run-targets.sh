@@ -25,6 +25,10 @@ enter_ansible_test_tree "$venv"
 if [[ -n "${HARPER_TESTBED_FIRST_IP:-}" ]]; then
     printf 'setup_harper_first_ip: %s\n' "$HARPER_TESTBED_FIRST_IP" > tests/integration/integration_config.yml
 fi
+# ansible-test gives the playbooks only a few environment variables, not those npm may need to reach
+# its registry (NODE_EXTRA_CA_CERTS, proxies): install the pinned harperdb into the test bed's
+# cache here, so setup_harper only starts nodes from it.
+timed "harperdb package" python -m tests.testbed install >/dev/null
 log "ansible-test integration, $(ansible --version | sed -n 1p), targets: ${targets[*]:-all}"
 # --local: this venv already holds the collection's requirements and the test bed's (requests).
 timed "ansible-test integration" \
