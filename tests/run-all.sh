@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, in the order CI runs it:
 #   bash tests/run-all.sh
-# Stages: venvs, sanity + units, lint, build + install check, the modules' ansible-test integration
+# Stages: venvs, sanity + units, lint (with the changelog), the docs site (fails on a warning),
+# build + install check, the modules' ansible-test integration
 # targets, molecule (when scenarios exist), pytest. All on the newest ansible-core; the oldest
 # supported one is a command of its own, tests/run-matrix.sh.
 # It stops at the first failing stage. Each stage prints a header and its wall time; the last
@@ -67,6 +68,7 @@ run_molecule() {
 stage "setup venvs" bash tests/setup-env.sh main
 stage "sanity + units" bash tests/run-sanity.sh --venv "$MAIN_VENV"
 stage "lint" bash tests/run-lint.sh --venv "$MAIN_VENV"
+stage "docs site" bash docs/build-site.sh --venv "$MAIN_VENV"
 stage "build + install" bash tests/run-build.sh --venv "$MAIN_VENV"
 stage "ansible-test integration" bash tests/run-targets.sh --venv "$MAIN_VENV"
 

@@ -17,20 +17,12 @@ while (($#)); do
         *) die "usage: $0 [--venv DIR] [--only sanity|units]" ;;
     esac
 done
-require_venv "$venv"
-# ansible-test runs helpers by name (ansible-doc, pytest, ...): take them from this venv.
-export PATH="$venv/bin:$PATH"
-
-work_dir="$(mktemp -d)"
-trap 'rm -rf "$work_dir"' EXIT
-collection_dir="$(collection_tree copy "$work_dir")"
-install_ansible_test_pip_bootstrap
-cd "$collection_dir"
+enter_ansible_test_tree "$venv"
 # ansible-test passes in silence on an empty tree: make sure the layout holds the collection.
 for expected in galaxy.yml meta/runtime.yml plugins/modules tests/unit; do
-    [[ -e "$expected" ]] || die "the collection tree at $collection_dir has no $expected"
+    [[ -e "$expected" ]] || die "the collection tree at $PWD has no $expected"
 done
-log "ansible-test $(ansible --version | head -1) in $collection_dir"
+log "ansible-test $(ansible --version | sed -n 1p) in $PWD"
 
 status=0
 if [[ "$only" != units ]]; then

@@ -20,19 +20,16 @@ while (($#)); do
         *) targets+=("$1"); shift ;;
     esac
 done
-require_venv "$venv"
-export PATH="$venv/bin:$PATH"
-
-work_dir="$(mktemp -d)"
-trap 'rm -rf "$work_dir"' EXIT
-collection_dir="$(collection_tree copy "$work_dir")"
-install_ansible_test_pip_bootstrap
-cd "$collection_dir"
-[[ -d tests/integration/targets ]] || die "the collection tree at $collection_dir has no integration targets"
+enter_ansible_test_tree "$venv"
+[[ -d tests/integration/targets ]] || die "the collection tree at $PWD has no integration targets"
 if [[ -n "${HARPER_TESTBED_FIRST_IP:-}" ]]; then
     printf 'setup_harper_first_ip: %s\n' "$HARPER_TESTBED_FIRST_IP" > tests/integration/integration_config.yml
 fi
-log "ansible-test integration, $(ansible --version | head -1), targets: ${targets[*]:-all}"
+# ansible-test gives the playbooks only a few environment variables, not those npm may need to reach
+# its registry (NODE_EXTRA_CA_CERTS, proxies): install the pinned harperdb into the test bed's
+# cache here, so setup_harper only starts nodes from it.
+timed "harperdb package" python -m tests.testbed install >/dev/null
+log "ansible-test integration, $(ansible --version | sed -n 1p), targets: ${targets[*]:-all}"
 # --local: this venv already holds the collection's requirements and the test bed's (requests).
 timed "ansible-test integration" \
     ansible-test integration --local --python "$ANSIBLE_TEST_PYTHON" --color no "${targets[@]}"

@@ -139,16 +139,18 @@ class MeshModule(HarperModule):
             except AuthorizationError as exc:
                 return exc
             except HarperError as exc:
-                return exc.message
+                # HTTP 401: the member answers, and refuses the credentials.
+                return exc if exc.status == 401 else exc.message
         if len(names) == 1:
             views = {names[0]: read_one(names[0])}
         else:
             with ThreadPoolExecutor(max_workers=min(len(names), MAX_PARALLEL_READS)) as pool:
                 futures = dict((name, pool.submit(read_one, name)) for name in names)
             views = dict((name, future.result()) for name, future in futures.items())
-        # A member that answers but refuses the account is no member that is down: say so as such.
+        # A member that answers but refuses the account or its credentials is no member that is
+        # down: say so as such (and not "start them").
         for name in names:
-            if isinstance(views[name], AuthorizationError):
+            if isinstance(views[name], HarperError):
                 raise views[name]
         return views
 

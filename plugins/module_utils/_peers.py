@@ -389,6 +389,11 @@ def _drop_subscriptions(client, name):
 
 
 _PEER_HINTS = (
+    # First: harperdb 4.7.29 ends every failed handshake, a refused connection's too, with "and
+    # connection was required to sign certificate".
+    (("ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"),
+     " The node cannot reach the peer: check url (the peer's replication url, port 9933 by "
+     "default) and that the peer is running."),
     (("Unauthorized",), " The peer refused the credentials: give authorization as a super_user of "
                         "the peer."),
     # What 4.7.29 answers when authorization names a user of the peer that is not a super_user.
@@ -397,9 +402,6 @@ _PEER_HINTS = (
     (("self-signed certificate", "unable to verify", "certificate has expired"),
      " The node does not trust the peer's certificate: set verify_tls to false for a peer with a "
      "self-signed certificate."),
-    (("ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH"),
-     " The node cannot reach the peer: check url (the peer's replication url, port 9933 by "
-     "default) and that the peer is running."),
 )
 
 

@@ -46,6 +46,21 @@ install_ansible_test_pip_bootstrap() {
     done
 }
 
+# For the scripts that run ansible-test: put VENV's tools first on PATH (ansible-test runs
+# ansible-doc, pytest, ... by name), lay out a copy of the checkout in a temporary folder removed on
+# exit (ansible-test resolves symlinks, so it needs a real tree) and cd into it.
+enter_ansible_test_tree() {
+    local venv="$1"
+    require_venv "$venv"
+    export PATH="$venv/bin:$PATH"
+    ansible_test_work_dir="$(mktemp -d)"
+    trap 'rm -rf "$ansible_test_work_dir"' EXIT
+    local collection_dir
+    collection_dir="$(collection_tree copy "$ansible_test_work_dir")" || die "could not lay out the collection"
+    cd "$collection_dir" || die "cannot enter $collection_dir"
+    install_ansible_test_pip_bootstrap
+}
+
 # Print "<label>: N s" for a command's wall time and return its exit status.
 timed() {
     local label="$1" start status=0

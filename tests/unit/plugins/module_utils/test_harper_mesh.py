@@ -89,3 +89,16 @@ def test_run_removes_an_absent_member():
     assert outcome == "exit" and result["changed"] is True
     assert world.writes == [{"operation": "remove_node", "hostname": "n2"}]
     assert "n2" not in world.nodes["n1"].records
+
+
+def test_run_with_a_wrong_password_names_the_credentials_not_a_member_that_is_down():
+    # The members answer (HTTP 401): the fix is the password, not "start them".
+    world = FakeWorld()
+    args = dict(username=USERNAME, password="wrong-password", members=[member("n1"), member("n2")])
+    outcome, result, text = run(harper_mesh, args, world)
+    assert outcome == "fail"
+    assert result["msg"] == ("cluster_status on http://n1:9925 failed: Harper rejected the credentials "
+                             "(HTTP 401: Login failed). Check username and password (or token) for this node.")
+    assert "do not answer" not in result["msg"]
+    assert result["operations"] == [] and world.writes == []
+    assert "wrong-password" not in text

@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
@@ -162,3 +162,33 @@ def test_a_refused_add_node_is_not_undone_and_keeps_its_message():
         apply_change(client, change)
     assert client.calls == ["add_node"]  # no cluster_status or remove_node to undo a write never made
     assert info.value.message == denial.message
+
+
+HINTS = ("The node cannot reach the peer", "The peer refused the credentials",
+         "The peer refused to sign this node's certificate", "The node does not trust the peer's certificate")
+
+
+@pytest.mark.parametrize("harper_says, hint", [
+    # What harperdb 4.7.29 answers for a url where nothing listens, and for a wrong password.
+    ("Error returned from wss://10.0.0.3:9939: connect ECONNREFUSED 10.0.0.3:9939 and connection was "
+     "required to sign certificate", "The node cannot reach the peer"),
+    ("Error returned from wss://10.0.0.3:9933: Connection closed Unauthorized 1008 and connection was "
+     "required to sign certificate", "The peer refused the credentials"),
+    ("Error returned from wss://10.0.0.3:9933: required to sign certificate",
+     "The peer refused to sign this node's certificate"),
+    ("Error returned from wss://10.0.0.3:9933: self-signed certificate",
+     "The node does not trust the peer's certificate"),
+])
+def test_a_failed_add_node_names_the_fix_of_its_cause(harper_says, hint):
+    status = {"type": "cluster-status", "node_name": "node1", "connections": []}
+    change = plan_present(ClusterState(status, []), PeerSpec({"url": "wss://10.0.0.3:9939"}))
+    client = ScriptedClient({
+        "add_node": HarperError("add_node on https://node1:9925 failed (HTTP 500): %s" % harper_says),
+        "cluster_status": status,
+        "search_by_value": [[]],
+    })
+    with pytest.raises(HarperError) as info:
+        apply_change(client, change)
+    assert client.calls == ["add_node", "cluster_status", "search_by_value"]  # no record left to remove
+    hints = [text for text in HINTS if text in info.value.message]
+    assert hints == [hint]
