@@ -192,7 +192,9 @@ def _describe(certificate):
 def issue(ca_certificate_pem, ca_key_pem, common_name, names, days=NODE_DAYS, now=None,
           ca_passphrase=None):
     """A node certificate of the cluster CA for names (DNS names and IP addresses, as strings):
-    (chain PEM: the node certificate then the CA certificate, private key PEM).
+    (certificate PEM, private key PEM). The certificate comes alone: Harper appends its
+    tls.certificateAuthority to what tls.certificate holds, so a chain file would serve the CA
+    twice (docs/security.md).
 
     The key is EC P-256; key usage digitalSignature; server and client auth (the replication
     port is mutual TLS); subject and authority key identifiers. It ends no later than the CA."""
@@ -224,7 +226,7 @@ def issue(ca_certificate_pem, ca_key_pem, common_name, names, days=NODE_DAYS, no
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .add_extension(authority, critical=False)
         .sign(ca_key, c["hashes"].SHA256()))
-    return _cert_pem(certificate) + _cert_pem(ca_certificate), _key_pem(key)
+    return _cert_pem(certificate), _key_pem(key)
 
 
 def certificate_names(certificate):
