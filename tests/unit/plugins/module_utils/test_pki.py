@@ -77,8 +77,8 @@ def test_a_node_certificate_names_every_address_once(node, ca):
     assert certificate_names(leaf) == [("dns", "harper-1"), ("dns", "harper-1.example.com"),
                                        ("ip", ipaddress.ip_address("10.0.0.2"))]
     again = issue(ca[0], ca[1], "harper-1", ["harper-1", "HARPER-1", "10.0.0.2"], now=NOW)[0]
-    assert certificate_names(load_certificates(again)[0]) == [("dns", "harper-1"),
-                                                             ("ip", ipaddress.ip_address("10.0.0.2"))]
+    assert certificate_names(load_certificates(again)[0]) == [
+        ("dns", "harper-1"), ("ip", ipaddress.ip_address("10.0.0.2"))]
 
 
 def test_a_node_certificate_is_a_server_and_client_certificate(node, ca):
@@ -87,8 +87,8 @@ def test_a_node_certificate_is_a_server_and_client_certificate(node, ca):
     assert constraints.critical and not constraints.value.ca
     usage = _ext(leaf, x509.KeyUsage)
     assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
-    assert list(_ext(leaf, x509.ExtendedKeyUsage).value) == [ExtendedKeyUsageOID.SERVER_AUTH,
-                                                           ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert list(_ext(leaf, x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     ca_identifier = _ext(load_certificates(ca[0])[0], x509.SubjectKeyIdentifier).value.digest
     assert _ext(leaf, x509.AuthorityKeyIdentifier).value.key_identifier == ca_identifier
     assert _ext(leaf, x509.SubjectKeyIdentifier).value.digest != ca_identifier
@@ -108,7 +108,7 @@ def test_a_node_certificate_ends_with_its_ca():
 def _handshake(server_context, client_context, server_hostname):
     """A TLS handshake between two contexts through memory buffers; the client's view of the
     server's certificate, or the first side's SSLError."""
-    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _ in range(4))
+    client_in, client_out, server_in, server_out = (ssl.MemoryBIO() for _bio in range(4))
     client = client_context.wrap_bio(client_in, client_out, server_hostname=server_hostname)
     server = server_context.wrap_bio(server_in, server_out, server_side=True)
     finished = {}
