@@ -103,6 +103,8 @@ def test_the_replication_proxy_is_refused_and_gets_nothing(n, proxies):
     refused = run_module("harper_node", join_args(n[0], n[1], proxies["replication_url"], True))
     assert refused.failed
     assert "self-signed certificate in certificate chain" in refused["msg"], refused["msg"]
+    assert "The node does not trust the peer's certificate" in refused["msg"], refused["msg"]
+    assert "refused to sign" not in refused["msg"]
     print("replication proxy: %s; the proxy saw %s" % (refused["msg"], proxy.handshake_errors))
     assert proxy.refused >= 1 and proxy.accepted == 0
     assert bytes(proxy.received) == b""
