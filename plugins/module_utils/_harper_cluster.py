@@ -31,6 +31,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     normalize_url,
+    refuse_shards,
 )
 
 
@@ -95,6 +96,9 @@ class ClusterModule(HarperModule):
     def run(self):
         try:
             specs = parse_connections(self.params["connections"])
+            sharded = [spec.label for spec in specs if spec.shard is not None]
+            if sharded:
+                refuse_shards(self.client, "harper_cluster: shard in %s" % ", ".join(sharded))
             state = ClusterState.read(self.client)
             changes = plan_cluster(state, specs, self.params["purge"])
         except PeerInputError as exc:

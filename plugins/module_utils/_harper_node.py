@@ -21,7 +21,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
     wait_disconnected,
     wait_gone,
 )
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record, refuse_shards
 
 
 def _argument_spec():
@@ -41,6 +41,8 @@ class NodeModule(HarperModule):
     def run(self):
         try:
             spec = PeerSpec(self.params, label="harper_node")
+            if spec.shard is not None and self.params["state"] == "present":
+                refuse_shards(self.client, "harper_node: shard %d" % spec.shard)
             state = ClusterState.read(self.client)
             if self.params["state"] == "present":
                 change = plan_present(state, spec)

@@ -13,11 +13,16 @@ server-only fields.
 """
 
 import json
+import re
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     NOT_CONFIGURED_HINT,
     HarperError,
 )
+
+# The first Harper version that stores shards: 4.4 answers update_node with a shard with 200 and
+# drops it, and writes no replication.shard (measured on 4.4.18).
+SHARDS_SINCE = (4, 7, 0)
 
 # The fields of a node record that a user manages and may see.
 PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
@@ -181,3 +186,36 @@ def read_replication_config(client):
     configuration = client.call("get_configuration")
     replication = configuration.get("replication") if isinstance(configuration, dict) else None
     return replication or {}
+
+
+def version_tuple(version):
+    """(major, minor, patch) of a version such as 4.7.29 or 4.4.18-beta, or None."""
+    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", version or "") if isinstance(version, str) else None
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+def read_version(client):
+    """Harper's version from registration_info (answered by 4.4 and 4.7), or None when the node
+    does not say."""
+    try:
+        answer = client.call("registration_info")
+    except HarperError as exc:
+        # An operation a later Harper may drop: without it the version is unknown, not an error.
+        if exc.status in (400, 404):
+            return None
+        raise
+    version = answer.get("version") if isinstance(answer, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def refuse_shards(client, what):
+    """Raise HarperError when the node runs a Harper older than 4.7.0, which drops shards without
+    an error; return the version read (None when the node does not say)."""
+    version = read_version(client)
+    parsed = version_tuple(version)
+    if parsed is not None and parsed < SHARDS_SINCE:
+        raise HarperError(
+            "%s: Harper %s at %s ignores shards (it answers 200 and stores none). Leave shard out "
+            "for this node, or upgrade it to Harper %s or later." % (
+                what, version, client.api_url, ".".join(str(part) for part in SHARDS_SINCE)))
+    return version

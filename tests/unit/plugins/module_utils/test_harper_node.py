@@ -63,3 +63,23 @@ def test_a_failed_join_is_undone_and_says_what_a_rerun_does():
     assert [w["operation"] for w in world.writes] == ["add_node", "remove_node"]
     assert "n9" not in world.nodes["n1"].records
     assert PASSWORD not in text
+
+
+def test_a_shard_on_harper_4_4_is_refused_before_any_write_and_4_7_reads_the_version_once():
+    # Harper 4.4.18 answers update_node with a shard with 200 and stores none.
+    world = FakeWorld(version="4.4.18")
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
+    assert outcome == "fail"
+    assert result["msg"] == ("harper_node: shard 1: Harper 4.4.18 at http://n1:9925 ignores shards (it answers 200 "
+                             "and stores none). Leave shard out for this node, or upgrade it to Harper 4.7.0 or "
+                             "later.")
+    assert world.writes == [] and result["operations"] == []
+    # Without a shard, 4.4 joins as 4.7 does, and the version is not asked.
+    del world.requests[:]
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2"), world)
+    assert outcome == "exit" and result["changed"] is True
+    assert "registration_info" not in [body["operation"] for dummy_node, body in world.requests]
+    world = FakeWorld(version="4.7.19")
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
+    assert outcome == "exit" and result["changed"] is True
+    assert [body["operation"] for dummy_node, body in world.requests].count("registration_info") == 1
