@@ -55,6 +55,8 @@ options:
   shard:
     description:
       - The shard the peer belongs to.
+      - Needs Harper 4.7.0 or later on the node written to; an older one (4.4 answers 200 and stores
+        no shard) is refused before any write.
     type: int
   subscriptions:
     description:
