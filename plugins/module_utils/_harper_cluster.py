@@ -29,9 +29,10 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
     wait_gone,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    FIELDS_SINCE_4_7,
     ClusterState,
     normalize_url,
-    refuse_shards,
+    refuse_unstored_fields,
 )
 
 
@@ -96,9 +97,10 @@ class ClusterModule(HarperModule):
     def run(self):
         try:
             specs = parse_connections(self.params["connections"])
-            sharded = [spec.label for spec in specs if spec.shard is not None]
-            if sharded:
-                refuse_shards(self.client, "harper_cluster: shard in %s" % ", ".join(sharded))
+            given = [(spec.label, field) for spec in specs for field in FIELDS_SINCE_4_7
+                     if getattr(spec, field) is not None]
+            refuse_unstored_fields(self.client, sorted(set(field for dummy, field in given)),
+                                   "harper_cluster (%s)" % ", ".join(sorted(set(label for label, dummy in given))))
             state = ClusterState.read(self.client)
             changes = plan_cluster(state, specs, self.params["purge"])
         except PeerInputError as exc:

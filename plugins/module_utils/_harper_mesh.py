@@ -38,7 +38,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     apply_change,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record, refuse_shards
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record, refuse_unstored_fields
 
 # Harper connects a join in about a second: poll at a pace that does not add to it.
 POLL_INTERVAL = 0.1
@@ -140,8 +140,8 @@ class MeshModule(HarperModule):
             return
         for member in members:
             if member.present and isinstance(views.get(member.name), ClusterState):
-                refuse_shards(self.clients[member.name], "harper_mesh: shard of %s (member %s)"
-                              % (", ".join(sharded), member.name))
+                refuse_unstored_fields(self.clients[member.name], ["shard"], "harper_mesh: shard of %s (member %s)"
+                                       % (", ".join(sharded), member.name))
 
     def read(self, names, records=False):
         """Every named member's ClusterState, read in parallel; the error text of one that did not answer."""

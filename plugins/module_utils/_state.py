@@ -20,9 +20,11 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     HarperError,
 )
 
-# The first Harper version that stores shards: 4.4 answers update_node with a shard with 200 and
-# drops it, and writes no replication.shard (measured on 4.4.18).
-SHARDS_SINCE = (4, 7, 0)
+# Fields of a node record that Harper 4.4 drops without an error: add_node and update_node answer
+# 200 and store neither (measured on 4.4.18, whose code has no revoked_certificates at all, and
+# which writes no replication.shard either); 4.7.19 and 4.7.29 store both.
+FIELDS_SINCE_4_7 = ("shard", "revoked_certificates")
+FIELDS_SINCE = (4, 7, 0)
 
 # The fields of a node record that a user manages and may see.
 PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
@@ -208,14 +210,19 @@ def read_version(client):
     return version if isinstance(version, str) else None
 
 
-def refuse_shards(client, what):
-    """Raise HarperError when the node runs a Harper older than 4.7.0, which drops shards without
-    an error; return the version read (None when the node does not say)."""
+def refuse_unstored_fields(client, fields, what):
+    """Raise HarperError when the node runs a Harper older than 4.7.0, which drops these fields of
+    a node record (shard, revoked_certificates) without an error; return the version read (None
+    when the node does not say, or when no such field is given: then nothing is read)."""
+    fields = [field for field in fields if field in FIELDS_SINCE_4_7]
+    if not fields:
+        return None
     version = read_version(client)
     parsed = version_tuple(version)
-    if parsed is not None and parsed < SHARDS_SINCE:
+    if parsed is not None and parsed < FIELDS_SINCE:
         raise HarperError(
-            "%s: Harper %s at %s ignores shards (it answers 200 and stores none). Leave shard out "
-            "for this node, or upgrade it to Harper %s or later." % (
-                what, version, client.api_url, ".".join(str(part) for part in SHARDS_SINCE)))
+            "%s: Harper %s at %s stores no %s (it answers 200 and drops %s). Leave %s out for this "
+            "node, or upgrade it to Harper %s or later." % (
+                what, version, client.api_url, " and no ".join(fields), "them" if len(fields) > 1 else "it",
+                " and ".join(fields), ".".join(str(part) for part in FIELDS_SINCE)))
     return version

@@ -109,8 +109,9 @@ def test_run_refuses_a_shard_when_a_member_runs_harper_4_4_before_any_write():
     args = dict(username=USERNAME, password=PASSWORD, members=[member("n1", shard=1), member("n2")])
     outcome, result, dummy_text = run(harper_mesh, args, world, check_mode=True)
     assert outcome == "fail"
-    assert result["msg"].startswith("harper_mesh: shard of n1 (member n1): Harper 4.4.18 at http://n1:9925 "
-                                    "ignores shards")
+    assert result["msg"] == ("harper_mesh: shard of n1 (member n1): Harper 4.4.18 at http://n1:9925 stores no "
+                             "shard (it answers 200 and drops it). Leave shard out for this node, or upgrade it to "
+                             "Harper 4.7.0 or later.")
     assert world.writes == [] and result["operations"] == []
     # The same members without a shard are joined.
     args["members"] = [member("n1"), member("n2")]

@@ -65,16 +65,21 @@ def test_a_failed_join_is_undone_and_says_what_a_rerun_does():
     assert PASSWORD not in text
 
 
-def test_a_shard_on_harper_4_4_is_refused_before_any_write_and_4_7_reads_the_version_once():
-    # Harper 4.4.18 answers update_node with a shard with 200 and stores none.
+def test_a_shard_or_revoked_certificates_on_harper_4_4_are_refused_before_any_write():
+    # Harper 4.4.18 answers update_node with a shard or revoked_certificates with 200 and stores neither.
     world = FakeWorld(version="4.4.18")
     outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
     assert outcome == "fail"
-    assert result["msg"] == ("harper_node: shard 1: Harper 4.4.18 at http://n1:9925 ignores shards (it answers 200 "
-                             "and stores none). Leave shard out for this node, or upgrade it to Harper 4.7.0 or "
-                             "later.")
+    assert result["msg"] == ("harper_node: Harper 4.4.18 at http://n1:9925 stores no shard (it answers 200 and drops "
+                             "it). Leave shard out for this node, or upgrade it to Harper 4.7.0 or later.")
     assert world.writes == [] and result["operations"] == []
-    # Without a shard, 4.4 joins as 4.7 does, and the version is not asked.
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1, revoked_certificates=["AB"]),
+                                      world)
+    assert outcome == "fail" and world.writes == []
+    assert result["msg"] == ("harper_node: Harper 4.4.18 at http://n1:9925 stores no shard and no revoked_certificates "
+                             "(it answers 200 and drops them). Leave shard and revoked_certificates out for this "
+                             "node, or upgrade it to Harper 4.7.0 or later.")
+    # Without them, 4.4 joins as 4.7 does, and the version is not asked.
     del world.requests[:]
     outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2"), world)
     assert outcome == "exit" and result["changed"] is True
