@@ -112,7 +112,7 @@ python_version() {
 }
 
 install_harper() {
-    "$MAIN_VENV/bin/python" -c 'import sys; from tests.testbed.package import ensure_package; print(ensure_package(sys.argv[1]))' "$1"
+    "$MAIN_VENV/bin/python" -m tests.testbed install --version "$1"
 }
 
 core_lane() {

@@ -38,6 +38,10 @@ fi
 if [[ -n "$extra_vars" ]]; then
     printf '%s' "$extra_vars" > tests/integration/integration_config.yml
 fi
+# ansible-test gives the playbooks only a few environment variables, not those npm may need to reach
+# its registry (NODE_EXTRA_CA_CERTS, proxies): install the harperdb the nodes run (the pinned one,
+# or --harper) into the test bed's cache here, so setup_harper only starts nodes from it.
+timed "harperdb package" python -m tests.testbed install ${harper_version:+--version "$harper_version"} >/dev/null
 log "ansible-test integration, $(ansible --version | sed -n 1p), Harper ${harper_version:-pinned}, targets: ${targets[*]:-all}"
 # --local: this venv already holds the collection's requirements and the test bed's (requests).
 timed "ansible-test integration" \

@@ -72,5 +72,29 @@ def test_the_command_line_runs_as_a_module_from_the_repo_root():
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
                             timeout=60, check=False)
     assert result.returncode == 0, result.stdout
-    for command in ('up', 'status', 'down'):
+    for command in ('install', 'up', 'status', 'down'):
         assert command in result.stdout
+
+
+def _testbed_command(*args, env=None):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    return subprocess.run([sys.executable, '-m', 'tests.testbed'] + list(args), cwd=repo, env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                          timeout=60, check=False)
+
+
+def test_install_prints_the_cached_executable_without_calling_npm(short_dir):
+    executable = os.path.join(short_dir, 'harperdb-9.9.9', 'node_modules', '.bin', 'harperdb')
+    os.makedirs(os.path.dirname(executable))
+    with open(executable, 'w') as handle:
+        handle.write('#!/bin/sh\n')
+    os.chmod(executable, 0o755)
+    env = dict(os.environ, HARPER_TESTBED_CACHE=short_dir, PATH='/nonexistent')  # no npm to call
+    result = _testbed_command('install', '--version', '9.9.9', env=env)
+    assert (result.returncode, result.stdout.strip()) == (0, executable), result.stderr
+
+
+def test_down_on_a_bed_that_never_came_up_stops_nothing(short_dir):
+    # setup_harper stops its nodes in an `always:` also when `up` failed before saving the bed.
+    result = _testbed_command('down', '--dir', os.path.join(short_dir, 'bed'))
+    assert (result.returncode, json.loads(result.stdout)) == (0, {'stopped': []}), result.stderr
