@@ -33,12 +33,14 @@ options:
     description:
       - Whether to verify the TLS certificate of the operations API.
       - Set to V(false) only for nodes with self-signed certificates you trust; prefer O(ca_path).
+      - If not set, the value of the E(HARPER_VALIDATE_CERTS) environment variable is used.
     type: bool
     default: true
   ca_path:
     description:
       - Path to a PEM file of the certificate authority that signed the node's certificate.
       - When set, the certificate is verified against it whatever O(validate_certs) says.
+      - If not set, the value of the E(HARPER_CA_PATH) environment variable is used.
     type: path
   timeout:
     description:

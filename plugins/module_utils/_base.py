@@ -33,8 +33,8 @@ def connection_argument_spec(api_url=True):
         username=dict(type="str", fallback=(env_fallback, ["HARPER_USERNAME"])),
         password=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_PASSWORD"])),
         token=dict(type="str", no_log=True, fallback=(env_fallback, ["HARPER_TOKEN"])),
-        validate_certs=dict(type="bool", default=True),
-        ca_path=dict(type="path"),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["HARPER_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["HARPER_CA_PATH"])),
         timeout=dict(type="int", default=30),
         retries=dict(type="int", default=3),
     )
@@ -92,6 +92,23 @@ def bounds_problems(params, keys):
             for key in keys if not LEAST_SECONDS[key] <= params[key] <= MAX_SECONDS]
 
 
+def credential_problems(params):
+    """A token given together with a username or password, each counted only when not empty.
+
+    AnsibleModule's mutually_exclusive counts an option set from an empty environment variable:
+    a credential of AWX or Automation Controller injects every variable it knows, the ones left
+    empty as "" (HARPER_TOKEN= next to HARPER_USERNAME and HARPER_PASSWORD), and so does an
+    `export HARPER_TOKEN=` left in a shell. An empty value is no credential."""
+    if not params.get("token"):
+        return []
+    given = [key for key in ("username", "password") if params.get(key)]
+    if not given:
+        return []
+    return ["parameters are mutually exclusive: %s (give either token or username and password; an "
+            "unset option is read from HARPER_TOKEN, HARPER_USERNAME and HARPER_PASSWORD)"
+            % ", ".join("token|%s" % key for key in given)]
+
+
 class HarperModule:
     """An AnsibleModule with a Harper client.
 
@@ -106,17 +123,14 @@ class HarperModule:
     def __init__(self, argument_spec, **kwargs):
         spec = connection_argument_spec(api_url=self.single_node)
         spec.update(argument_spec)
-        mutually_exclusive = [("token", "username"), ("token", "password")]
-        mutually_exclusive.extend(kwargs.pop("mutually_exclusive", []))
-        self.module = _AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                                     mutually_exclusive=mutually_exclusive, **kwargs)
+        self.module = _AnsibleModule(argument_spec=spec, supports_check_mode=True, **kwargs)
         self.params = self.module.params
         for key in ("timeout", "retries", "wait_timeout", "restart_timeout"):
             # An option set to null is an option left out.
             if key in spec and self.params[key] is None:
                 self.params[key] = spec[key]["default"]
         timeouts = ["timeout"] + [key for key in ("wait_timeout", "restart_timeout") if key in argument_spec]
-        problems = bounds_problems(self.params, timeouts)
+        problems = credential_problems(self.params) + bounds_problems(self.params, timeouts)
         if not 0 <= self.params["retries"] <= MAX_RETRIES:
             problems.append("retries must be between 0 and %d, got %s" % (MAX_RETRIES, self.params["retries"]))
         if problems:

@@ -238,7 +238,8 @@ def draw_options(draw, options, required=(), misspelt=MISSPELT_TOP, bad_count=No
 
 
 def _mutually_exclusive(args, reasons):
-    if args.get("token") is not None and (args.get("username") is not None or args.get("password") is not None):
+    # An empty credential is no credential (the modules' credential_problems).
+    if args.get("token") and (args.get("username") or args.get("password")):
         reasons.append("token with username or password")
 
 
