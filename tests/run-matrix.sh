@@ -10,6 +10,7 @@
 #     release for this Python) is the cell's note.
 #   Harper V: the modules' ansible-test integration targets (tests/run-targets.sh --harper V) on the
 #     newest ansible-core, for each harperdb line with native replication.
+#   targets on ansible-core <floor>: the same targets on the oldest ansible-core, Harper 4.7.29.
 #   inventory plugin: its integration tests on the floor (it marks values unsafe differently before
 #     ansible-core 2.19), in the Harper lane (lanes never start nodes on the same addresses).
 # --parallel  run the ansible-core cells and the Harper cells as two lanes at once (2 cores: the
@@ -156,6 +157,10 @@ harper_lane() {
     # In this lane, as it starts Harper nodes too: lanes never share loopback addresses.
     local floor_line
     floor_line="$(core_version "$FLOOR_VENV" | cut -d. -f1,2)"
+    # The modules' contracts on the oldest ansible-core too: the client and the module base run
+    # there for real, not only under sanity and units.
+    cell "targets on ansible-core $floor_line" "integration targets, Harper ${HARPER_LINES[0]}" \
+        bash tests/run-targets.sh --venv "$FLOOR_VENV"
     cell "inventory plugin" "tests/integration/test_inventory_harper.py, ansible-core $floor_line" \
         env PATH="$FLOOR_VENV/bin:$PATH" "$FLOOR_VENV/bin/pytest" -q -p no:cacheprovider \
         -m "not reliability" tests/integration/test_inventory_harper.py
