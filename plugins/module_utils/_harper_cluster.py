@@ -97,10 +97,11 @@ class ClusterModule(HarperModule):
     def run(self):
         try:
             specs = parse_connections(self.params["connections"])
-            given = [(spec.label, field) for spec in specs for field in FIELDS_SINCE_4_7
-                     if getattr(spec, field) is not None]
-            refuse_unstored_fields(self.client, sorted(set(field for dummy, field in given)),
-                                   "harper_cluster (%s)" % ", ".join(sorted(set(label for label, dummy in given))))
+            given = [spec for spec in specs if any(getattr(spec, field) is not None for field in FIELDS_SINCE_4_7)]
+            refuse_unstored_fields(self.client,
+                                   sorted(field for field in FIELDS_SINCE_4_7
+                                          if any(getattr(spec, field) is not None for spec in given)),
+                                   "harper_cluster (%s)" % ", ".join(sorted(spec.label for spec in given)))
             state = ClusterState.read(self.client)
             changes = plan_cluster(state, specs, self.params["purge"])
         except PeerInputError as exc:

@@ -192,7 +192,7 @@ def read_replication_config(client):
 
 def version_tuple(version):
     """(major, minor, patch) of a version such as 4.7.29 or 4.4.18-beta, or None."""
-    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", version or "") if isinstance(version, str) else None
+    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", version) if isinstance(version, str) else None
     return tuple(int(part) for part in match.groups()) if match else None
 
 
