@@ -50,11 +50,15 @@ options:
     description:
       - Serial numbers of certificates the node must no longer accept from the peer.
       - Added to those already stored.
+      - Needs Harper 4.7.0 or later on the node written to; with an older one (4.4 answers 200 and
+        stores none) the task fails before any write.
     type: list
     elements: str
   shard:
     description:
       - The shard the peer belongs to.
+      - Needs Harper 4.7.0 or later on the node written to; with an older one (4.4 answers 200 and
+        stores no shard) the task fails before any write.
     type: int
   subscriptions:
     description:

@@ -29,8 +29,10 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
     wait_gone,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    FIELDS_SINCE_4_7,
     ClusterState,
     normalize_url,
+    refuse_unstored_fields,
 )
 
 
@@ -95,6 +97,11 @@ class ClusterModule(HarperModule):
     def run(self):
         try:
             specs = parse_connections(self.params["connections"])
+            given = [spec for spec in specs if any(getattr(spec, field) is not None for field in FIELDS_SINCE_4_7)]
+            refuse_unstored_fields(self.client,
+                                   sorted(field for field in FIELDS_SINCE_4_7
+                                          if any(getattr(spec, field) is not None for spec in given)),
+                                   "harper_cluster (%s)" % ", ".join(sorted(spec.label for spec in given)))
             state = ClusterState.read(self.client)
             changes = plan_cluster(state, specs, self.params["purge"])
         except PeerInputError as exc:

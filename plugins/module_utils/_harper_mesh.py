@@ -38,7 +38,7 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     apply_change,
 )
 from ansible_collections.harperdb.cluster.plugins.module_utils._restart import restart_and_wait
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record, refuse_unstored_fields
 
 # Harper connects a join in about a second: poll at a pace that does not add to it.
 POLL_INTERVAL = 0.1
@@ -107,6 +107,7 @@ class MeshModule(HarperModule):
             for member in members:
                 self.clients[member.name] = self._client(member)
             views = self.read([m.name for m in members], records=True)
+            self.refuse_shards(members, views)
             join_options = dict((key, self.params[key]) for key in ("verify_tls", "retain_authorization")
                                 if self.params[key] is not None)
             plan = plan_mesh(members, views, join_options)
@@ -130,6 +131,17 @@ class MeshModule(HarperModule):
         result["members"] = describe(final, present)
         result["reads"] = len(self.journal) - len(self.writes)
         return result
+
+    def refuse_shards(self, members, views):
+        """With a shard given, refuse before any write when an answering present member runs a
+        Harper that drops shards (4.4): every member decides from its own records what to send."""
+        sharded = [m.name for m in members if m.present and m.shard is not None]
+        if not sharded:
+            return
+        for member in members:
+            if member.present and isinstance(views.get(member.name), ClusterState):
+                refuse_unstored_fields(self.clients[member.name], ["shard"], "harper_mesh: shard of %s (member %s)"
+                                       % (", ".join(sharded), member.name))
 
     def read(self, names, records=False):
         """Every named member's ClusterState, read in parallel; the error text of one that did not answer."""

@@ -21,7 +21,12 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._sockets import (
     wait_disconnected,
     wait_gone,
 )
-from ansible_collections.harperdb.cluster.plugins.module_utils._state import ClusterState, public_record
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
+    FIELDS_SINCE_4_7,
+    ClusterState,
+    public_record,
+    refuse_unstored_fields,
+)
 
 
 def _argument_spec():
@@ -41,6 +46,9 @@ class NodeModule(HarperModule):
     def run(self):
         try:
             spec = PeerSpec(self.params, label="harper_node")
+            if self.params["state"] == "present":
+                refuse_unstored_fields(self.client, [field for field in FIELDS_SINCE_4_7
+                                                     if self.params.get(field) is not None], "harper_node")
             state = ClusterState.read(self.client)
             if self.params["state"] == "present":
                 change = plan_present(state, spec)

@@ -13,11 +13,18 @@ server-only fields.
 """
 
 import json
+import re
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     NOT_CONFIGURED_HINT,
     HarperError,
 )
+
+# Fields of a node record that Harper 4.4 drops without an error: add_node and update_node answer
+# 200 and store neither (measured on 4.4.18, whose code has no revoked_certificates at all, and
+# which writes no replication.shard either); 4.7.19 and 4.7.29 store both.
+FIELDS_SINCE_4_7 = ("shard", "revoked_certificates")
+FIELDS_SINCE = (4, 7, 0)
 
 # The fields of a node record that a user manages and may see.
 PUBLIC_FIELDS = ("name", "url", "subscriptions", "shard", "revoked_certificates", "replicates")
@@ -181,3 +188,41 @@ def read_replication_config(client):
     configuration = client.call("get_configuration")
     replication = configuration.get("replication") if isinstance(configuration, dict) else None
     return replication or {}
+
+
+def version_tuple(version):
+    """(major, minor, patch) of a version such as 4.7.29 or 4.4.18-beta, or None."""
+    match = re.match(r"\s*(\d+)\.(\d+)\.(\d+)", version) if isinstance(version, str) else None
+    return tuple(int(part) for part in match.groups()) if match else None
+
+
+def read_version(client):
+    """Harper's version from registration_info (answered by 4.4 and 4.7), or None when the node
+    does not say."""
+    try:
+        answer = client.call("registration_info")
+    except HarperError as exc:
+        # An operation a later Harper may drop: without it the version is unknown, not an error.
+        if exc.status in (400, 404):
+            return None
+        raise
+    version = answer.get("version") if isinstance(answer, dict) else None
+    return version if isinstance(version, str) else None
+
+
+def refuse_unstored_fields(client, fields, what):
+    """Raise HarperError when the node runs a Harper older than 4.7.0, which drops these fields of
+    a node record (shard, revoked_certificates) without an error; return the version read (None
+    when the node does not say, or when no such field is given: then nothing is read)."""
+    fields = [field for field in fields if field in FIELDS_SINCE_4_7]
+    if not fields:
+        return None
+    version = read_version(client)
+    parsed = version_tuple(version)
+    if parsed is not None and parsed < FIELDS_SINCE:
+        raise HarperError(
+            "%s: Harper %s at %s stores no %s (it answers 200 and drops %s). Leave %s out for this "
+            "node, or upgrade it to Harper %s or later." % (
+                what, version, client.api_url, " and no ".join(fields), "them" if len(fields) > 1 else "it",
+                " and ".join(fields), ".".join(str(part) for part in FIELDS_SINCE)))
+    return version

@@ -106,6 +106,8 @@ options:
           - The shard the node belongs to, on the seed's record of it and on the node's record of itself.
           - Harper reads a node's own shard from C(replication.shard) in its configuration, which this module
             does not change (the C(harperdb.cluster.harper_cluster) role sets both).
+          - Needs Harper 4.7.0 or later on every present member; with an older one (4.4 answers 200 and
+            stores no shard) a shard is refused before any write.
         type: int
       subscriptions:
         description:

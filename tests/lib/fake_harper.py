@@ -57,7 +57,8 @@ class FakeWorld:
     """Nodes n1..n3 answering on port 9925, n4 resolving but refusing connections; every request
     received is kept in requests as (node, body)."""
 
-    def __init__(self, joined=False, routes=()):
+    def __init__(self, joined=False, routes=(), version="4.7.29"):
+        self.version = version
         self.nodes = dict((name, FakeNode(name)) for name in NAMES)
         self.requests = []
         self.lock = threading.Lock()
@@ -97,6 +98,9 @@ class FakeWorld:
                        for name, record in sorted(node.records.items()) if name != node.name]
         return 200, {"type": "cluster-status", "node_name": node.name, "url": node.url,
                      "is_enabled": True, "connections": connections}
+
+    def _op_registration_info(self, dummy_node, dummy_body):
+        return 200, {"version": self.version, "deprecated": True}
 
     def _op_search_by_value(self, node, dummy_body):
         return 200, [dict(record) for record in node.records.values()]

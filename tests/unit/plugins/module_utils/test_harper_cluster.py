@@ -106,3 +106,15 @@ def test_run_goes_on_after_a_failed_change_then_fails_naming_it_and_a_rerun_retr
     outcome, result, dummy_text = run(harper_cluster, args, world)
     assert outcome == "fail" and result["msg"].startswith("1 of 1 changes failed")
     assert [(p["peer"], p.get("status")) for p in result["plan"]] == [("n9", "failed"), ("n2", None)]
+
+
+def test_run_refuses_a_shard_or_revoked_certificates_on_harper_4_4_before_any_write():
+    world = FakeWorld(version="4.4.18")
+    args = dict(LOGIN, connections=[{"hostname": "n2", "revoked_certificates": ["AB"]}, {"hostname": "n3", "shard": 2}])
+    outcome, result, dummy_text = run(harper_cluster, args, world)
+    assert outcome == "fail"
+    assert result["msg"] == ("harper_cluster (connections[0], connections[1]): Harper 4.4.18 at http://n1:9925 stores "
+                             "no revoked_certificates and no shard (it answers 200 and drops them). Leave "
+                             "revoked_certificates and shard out for this node, or upgrade it to Harper 4.7.0 or "
+                             "later.")
+    assert world.writes == [] and result["operations"] == []

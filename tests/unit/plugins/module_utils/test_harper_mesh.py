@@ -102,3 +102,18 @@ def test_run_with_a_wrong_password_names_the_credentials_not_a_member_that_is_do
     assert "do not answer" not in result["msg"]
     assert result["operations"] == [] and world.writes == []
     assert "wrong-password" not in text
+
+
+def test_run_refuses_a_shard_when_a_member_runs_harper_4_4_before_any_write():
+    world = FakeWorld(version="4.4.18")
+    args = dict(username=USERNAME, password=PASSWORD, members=[member("n1", shard=1), member("n2")])
+    outcome, result, dummy_text = run(harper_mesh, args, world, check_mode=True)
+    assert outcome == "fail"
+    assert result["msg"] == ("harper_mesh: shard of n1 (member n1): Harper 4.4.18 at http://n1:9925 stores no "
+                             "shard (it answers 200 and drops it). Leave shard out for this node, or upgrade it to "
+                             "Harper 4.7.0 or later.")
+    assert world.writes == [] and result["operations"] == []
+    # The same members without a shard are joined.
+    args["members"] = [member("n1"), member("n2")]
+    outcome, result, dummy_text = run(harper_mesh, args, world)
+    assert outcome == "exit" and result["changed"] is True

@@ -63,3 +63,28 @@ def test_a_failed_join_is_undone_and_says_what_a_rerun_does():
     assert [w["operation"] for w in world.writes] == ["add_node", "remove_node"]
     assert "n9" not in world.nodes["n1"].records
     assert PASSWORD not in text
+
+
+def test_a_shard_or_revoked_certificates_on_harper_4_4_are_refused_before_any_write():
+    # Harper 4.4.18 answers update_node with a shard or revoked_certificates with 200 and stores neither.
+    world = FakeWorld(version="4.4.18")
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
+    assert outcome == "fail"
+    assert result["msg"] == ("harper_node: Harper 4.4.18 at http://n1:9925 stores no shard (it answers 200 and drops "
+                             "it). Leave shard out for this node, or upgrade it to Harper 4.7.0 or later.")
+    assert world.writes == [] and result["operations"] == []
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1, revoked_certificates=["AB"]),
+                                      world)
+    assert outcome == "fail" and world.writes == []
+    assert result["msg"] == ("harper_node: Harper 4.4.18 at http://n1:9925 stores no shard and no revoked_certificates "
+                             "(it answers 200 and drops them). Leave shard and revoked_certificates out for this "
+                             "node, or upgrade it to Harper 4.7.0 or later.")
+    # Without them, 4.4 joins as 4.7 does, and the version is not asked.
+    del world.requests[:]
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2"), world)
+    assert outcome == "exit" and result["changed"] is True
+    assert "registration_info" not in [body["operation"] for dummy_node, body in world.requests]
+    world = FakeWorld(version="4.7.19")
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
+    assert outcome == "exit" and result["changed"] is True
+    assert [body["operation"] for dummy_node, body in world.requests].count("registration_info") == 1

@@ -11,7 +11,10 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     normalize_url,
     public_record,
     read_replication_config,
+    read_version,
+    refuse_unstored_fields,
     url_host,
+    version_tuple,
 )
 
 from fake_harper import NODE2, ScriptedClient, make_state  # tests/lib
@@ -71,3 +74,24 @@ def test_the_replication_section_is_read_from_the_file():
     client = ScriptedClient({"get_configuration": {"replication": {"url": "wss://node1:9933", "routes": []}}})
     assert read_replication_config(client) == {"url": "wss://node1:9933", "routes": []}
     assert read_replication_config(ScriptedClient({"get_configuration": {}})) == {}
+
+
+def test_the_version_decides_whether_shards_and_revoked_certificates_are_refused():
+    assert version_tuple("4.7.29") == (4, 7, 29) and version_tuple("4.4.18-beta.1") == (4, 4, 18)
+    assert version_tuple(None) is None and version_tuple("unknown") is None
+    assert refuse_unstored_fields(ScriptedClient({"registration_info": {"version": "4.7.0"}}), ["shard"], "x") == "4.7.0"
+    # No such field given: nothing is read.
+    client = ScriptedClient({})
+    assert refuse_unstored_fields(client, ["subscriptions"], "x") is None and client.calls == []
+    with pytest.raises(HarperError) as caught:
+        refuse_unstored_fields(ScriptedClient({"registration_info": {"registered": False, "version": "4.4.18"}}),
+                               ["shard"], "harper_node")
+    assert caught.value.message == ("harper_node: Harper 4.4.18 at https://node-a:9925 stores no shard (it answers 200 "
+                                    "and drops it). Leave shard out for this node, or upgrade it to Harper 4.7.0 or "
+                                    "later.")
+    # A node that does not say its version is not refused: the write goes on as before.
+    refused = HarperError("registration_info failed: Operation 'registration_info' not found", status=400)
+    assert refuse_unstored_fields(ScriptedClient({"registration_info": refused}), ["shard"], "x") is None
+    assert read_version(ScriptedClient({"registration_info": [["not", "a", "dict"]]})) is None
+    with pytest.raises(HarperError):
+        read_version(ScriptedClient({"registration_info": HarperError("refused", status=500)}))
