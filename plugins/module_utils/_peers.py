@@ -105,7 +105,7 @@ def peer_argument_spec():
     return dict(
         hostname=dict(type="str", aliases=["name"]),
         url=dict(type="str"),
-        verify_tls=dict(type="bool"),
+        verify_tls=dict(type="bool", default=True),
         authorization=dict(type="raw", no_log=True),
         retain_authorization=dict(type="bool"),
         revoked_certificates=dict(type="list", elements="str", no_log=False),
@@ -248,6 +248,11 @@ class PeerChange:
     @property
     def operation(self):
         return {"add": "add_node", "update": "update_node", "remove": "remove_node"}.get(self.action)
+
+    @property
+    def unverified(self):
+        """Whether this change sends a handshake that accepts any certificate of the peer."""
+        return self.action in ("add", "update") and self.spec.verify_tls is False
 
     def as_dict(self):
         return {"peer": self.name or self.spec.display_name, "action": self.action or "none",

@@ -70,18 +70,16 @@ EXAMPLES = r"""
     api_url: https://node1.example.com:9925
     username: admin
     password: "{{ harper_admin_password }}"
-    validate_certs: false
+    ca_path: /etc/pki/harper-cluster-ca.pem
     purge: true
     connections:
       - hostname: node2.example.com
         url: wss://node2.example.com:9933
-        verify_tls: false
         authorization:
           username: admin
           password: "{{ harper_admin_password }}"
       - hostname: node3.example.com
         url: wss://node3.example.com:9933
-        verify_tls: false
         authorization:
           username: admin
           password: "{{ harper_admin_password }}"
@@ -138,8 +136,17 @@ operations:
     - operation: add_node
       hostname: node2.example.com
       url: wss://node2.example.com:9933
-      verify_tls: false
+      verify_tls: true
       authorization: "********"
+tls:
+  description:
+    - The connections the module opened to operations APIs, and how many of them did not verify the
+      node's certificate (plain HTTP, or O(validate_certs=false) without O(ca_path)).
+  returned: always
+  type: dict
+  sample:
+    connections: 2
+    unverified: 0
 """
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster import ClusterModule
