@@ -8,7 +8,7 @@ module: harper_pki
 short_description: Make a cluster CA and issue Harper node certificates, or check operator certificates
 version_added: 0.1.0
 description:
-  - Runs where the PKI folder is, normally the controller (C(delegate_to: localhost)). It talks
+  - Runs where the PKI folder is, normally the controller (delegated to localhost). It talks
     to no Harper node.
   - Without O(certificate), makes the cluster CA in O(path) once (C(ca.pem), and C(ca.key) with
     mode 0600 in a 0700 folder) and, with O(node), that node's certificate and key
