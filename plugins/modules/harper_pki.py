@@ -17,8 +17,8 @@ description:
     left; so a rerun changes nothing.
   - Harper's own generated certificates cannot be verified by a strict client and each node has
     its own CA (see the collection's C(docs/security.md)). The certificates made here carry what a
-    strict verifier wants: key identifiers, critical basic constraints and key usage, server and
-    client authentication (replication is mutual TLS). The CN is O(common_name): Harper files a
+    strict verifier wants (key identifiers, critical basic constraints and key usage, server and
+    client authentication, as replication is mutual TLS). The CN is O(common_name); Harper files a
     configured certificate under its CN, so give the node's replication hostname.
   - With O(certificate) (operator PKI), issues nothing and checks that a client trusting
     O(certificate_authority) verifies the certificate by every one of O(names), with at least
@@ -83,9 +83,6 @@ options:
     description: The days of validity a checked O(certificate) must have left.
     type: int
     default: 1
-seealso:
-  - role: harperdb.cluster.harper_cluster
-    description: Uses this module to install a certificate of the cluster CA on every node.
 """
 
 EXAMPLES = r"""
