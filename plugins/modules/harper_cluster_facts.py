@@ -153,15 +153,6 @@ ansible_facts:
               sample:
                 - "cluster_status: Operation 'clusterStatus' is restricted to 'super_user' roles"
                 - "hdb_nodes: read of system.hdb_nodes"
-tls:
-  description:
-    - The connections the module opened to operations APIs, and how many of them did not verify the
-      node's certificate (plain HTTP, or O(validate_certs=false) without O(ca_path)).
-  returned: always
-  type: dict
-  sample:
-    connections: 2
-    unverified: 0
 """
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import ClusterFactsModule

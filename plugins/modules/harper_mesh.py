@@ -242,15 +242,6 @@ operations:
       url: wss://node3.example.com:9933
       verify_tls: true
       authorization: "********"
-tls:
-  description:
-    - The connections the module opened to operations APIs, and how many of them did not verify the
-      node's certificate (plain HTTP, or O(validate_certs=false) without O(ca_path)).
-  returned: always
-  type: dict
-  sample:
-    connections: 2
-    unverified: 0
 """
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_mesh import MeshModule

@@ -17,6 +17,7 @@ import tempfile
 import threading
 
 from ansible_collections.harperdb.cluster.plugins.module_utils import _pki
+from tcp_gate import listening_socket
 
 
 class TlsProxy:
@@ -39,11 +40,7 @@ class TlsProxy:
         self._client_context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self._client_context.check_hostname = False
         self._client_context.verify_mode = ssl.CERT_NONE
-        self._server = socket.socket()
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(listen)
-        self._server.listen(16)
-        self._server.settimeout(0.2)
+        self._server = listening_socket(listen)
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 
