@@ -32,8 +32,11 @@ options:
   validate_certs:
     description:
       - Whether to verify the TLS certificate of the operations API.
-      - Set to V(false) only for nodes with self-signed certificates you trust; prefer O(ca_path).
+      - V(false) (without O(ca_path)) sends the credentials to a node whose certificate is not
+        checked, and the module warns naming it; prefer O(ca_path).
       - If not set, the value of the E(HARPER_VALIDATE_CERTS) environment variable is used.
+      - Every result carries C(tls), the connections the module opened to operations APIs and how
+        many of them did not verify the node, for example C(connections=2, unverified=0).
     type: bool
     default: true
   ca_path:

@@ -31,10 +31,14 @@ options:
     type: str
   verify_tls:
     description:
-      - Whether the node verifies the peer's TLS certificate during the first handshake. Set to
-        V(false) for peers with Harper's default self-signed certificates.
+      - Whether the node verifies the peer's TLS certificate during the first handshake. The
+        node must trust the CA that signed the peer's certificate (its C(tls.certificateAuthority),
+        as the harper_cluster role's cluster CA sets, or a CA added with C(add_certificate)).
+      - V(false) accepts any certificate (peers with Harper's default self-signed certificates);
+        the module then warns, naming the peer.
       - Used when the peer is added or updated; it is not stored, so it is never compared.
     type: bool
+    default: true
   authorization:
     description:
       - Credentials of a super_user on the peer for the first handshake, as a dict with the keys

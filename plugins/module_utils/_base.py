@@ -109,6 +109,30 @@ def credential_problems(params):
             % ", ".join("token|%s" % key for key in given)]
 
 
+def unverified_warning(label, api_url, validate_certs, ca_path):
+    """The warning for an operations API whose certificate the module does not check, or None."""
+    if ca_path or validate_certs or not str(api_url).lower().startswith("https://"):
+        return None
+    return ("%s: the TLS certificate of %s is not verified (validate_certs: false), so anyone in the "
+            "path can read the credentials sent to it. Give ca_path the CA that signed the node's "
+            "certificate (the harper_cluster role's cluster CA is HARPER_PKI_DIR/ca.pem) and drop "
+            "validate_certs: false." % (label, api_url))
+
+
+def unverified_join_warning(label):
+    """The warning for a join whose first replication handshake accepts any certificate."""
+    return ("%s: verify_tls is false, so the first replication handshake accepts any certificate and "
+            "the authorization sent with it can be read by anyone in the path. Install certificates "
+            "the nodes trust (the harper_cluster role's cluster CA does) and drop verify_tls: false." % label)
+
+
+def tls_counts(sessions):
+    """What a result reports as `tls`: connections opened, and how many were not verified."""
+    sessions = list(sessions)
+    return {"connections": sum(getattr(s, "connections", 0) for s in sessions),
+            "unverified": sum(getattr(s, "unverified", 0) for s in sessions)}
+
+
 class HarperModule:
     """An AnsibleModule with a Harper client.
 
@@ -141,6 +165,10 @@ class HarperModule:
             self.client = self._single_client()
         except HarperError as exc:
             self.module.fail_json(msg=exc.message, operations=[])
+        warning = unverified_warning(self.params["api_url"], self.params["api_url"],
+                                     self.params["validate_certs"], self.params["ca_path"])
+        if warning:
+            self.module.warn(warning)
 
     def _single_client(self):
         return HarperClient(
@@ -170,12 +198,18 @@ class HarperModule:
         """The write operations sent in this run (credentials redacted)."""
         return self.client.writes
 
+    @property
+    def sessions(self):
+        """The HTTP sessions of this run, whose connections the result counts."""
+        return [self.client.session]
+
     def scrub(self, text):
         """text without any credential this run has seen."""
         return self.client.scrub(text)
 
     def fail(self, msg, **result):
         result.setdefault("operations", self.writes)
+        result.setdefault("tls", tls_counts(self.sessions))
         self.module.fail_json(msg=self.scrub(msg), **result)
 
     def execute(self):
@@ -186,4 +220,5 @@ class HarperModule:
             self.fail(exc.message, **getattr(exc, "result", {}))
         result.setdefault("changed", False)
         result.setdefault("operations", self.writes)
+        result.setdefault("tls", tls_counts(self.sessions))
         self.module.exit_json(**result)

@@ -305,11 +305,17 @@ class HarperClient:
 
     def _connection_message(self, operation, exc):
         where = "%s on %s" % (operation, self.api_url)
+        if self.label and self.label != self.api_url:
+            where = "%s: %s" % (self.label, where)
         detail = _short(self.scrub(exc.detail))
         if exc.kind == TLS:
-            return ("%s failed: the TLS certificate could not be verified (%s). Give ca_path the CA "
-                    "that signed the node's certificate, or set validate_certs: false for a node with "
-                    "a self-signed certificate." % (where, detail))
+            return ("%s failed: the TLS certificate could not be verified (%s). Nothing was sent. The "
+                    "node does not present a certificate of the CA in ca_path (%s), or something in the "
+                    "path answers for it: give ca_path the CA that signed the node's certificate (the "
+                    "harper_cluster role's cluster CA is PKI_DIR/ca.pem; rerun the role to install its "
+                    "certificates), and check that the certificate names the host of api_url and has "
+                    "not expired." % (where, detail, self.session.verify if isinstance(self.session.verify, str)
+                                      else "none given: the system's CAs"))
         if exc.kind in (CONNECT_TIMEOUT, READ_TIMEOUT):
             return ("%s failed: no answer within %s seconds. Raise timeout, or check that the node "
                     "is not overloaded." % (where, self.timeout))

@@ -13,7 +13,7 @@ the others go on; as the plan is computed from the node's state, a rerun
 picks up where the failure left off.
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule, unverified_join_warning
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import HarperError
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
@@ -107,6 +107,9 @@ class ClusterModule(HarperModule):
         except PeerInputError as exc:
             self.fail(str(exc))
         pending = [c for c in changes if c.action is not None]
+        for change in pending:
+            if change.unverified:
+                self.module.warn(unverified_join_warning(change.name))
         result = {"changed": bool(pending), "plan": [c.as_dict() for c in changes]}
         if self.diff_mode:
             result["diff"] = {

@@ -18,7 +18,7 @@ the member that holds it (restart_stalled), whichever member that is.
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule, unverified_join_warning, unverified_warning
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     WRITE_OPERATIONS,
     AuthorizationError,
@@ -66,7 +66,7 @@ def _argument_spec():
     )
     return dict(
         members=dict(type="list", elements="dict", required=True, options=member),
-        verify_tls=dict(type="bool"),
+        verify_tls=dict(type="bool", default=True),
         retain_authorization=dict(type="bool"),
         wait_timeout=dict(type="int", default=60),
         restart_stalled=dict(type="bool", default=False),
@@ -86,6 +86,10 @@ class MeshModule(HarperModule):
     def writes(self):
         return [op for op in self.journal if op.get("operation") in WRITE_OPERATIONS]
 
+    @property
+    def sessions(self):
+        return [client.session for client in self.clients.values()]
+
     def scrub(self, text):
         for client in self.clients.values():
             text = client.scrub(text)
@@ -96,6 +100,10 @@ class MeshModule(HarperModule):
             "username", "password", "token", "validate_certs", "ca_path"))
         connection.update((key, value) for key, value in member.connection.items() if value is not None)
         member.connection = connection
+        warning = unverified_warning(member.name, member.api_url, connection["validate_certs"],
+                                     connection["ca_path"])
+        if warning:
+            self.module.warn(warning)
         # An absent member is often stopped already: one refused read is enough to know it.
         retries = self.params["retries"] if member.present else 0
         return HarperClient(member.api_url, timeout=self.params["timeout"], retries=retries,
@@ -111,6 +119,9 @@ class MeshModule(HarperModule):
             join_options = dict((key, self.params[key]) for key in ("verify_tls", "retain_authorization")
                                 if self.params[key] is not None)
             plan = plan_mesh(members, views, join_options)
+            for change in plan.joins + plan.updates:
+                if change.unverified:
+                    self.module.warn(unverified_join_warning(change.name))
         except MeshInputError as exc:
             self.fail(str(exc))
         present = [m.name for m in members if m.present]

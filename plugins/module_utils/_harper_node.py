@@ -6,7 +6,7 @@
 Internal to the harperdb.cluster collection: it may change in any release.
 """
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
+from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule, unverified_join_warning
 from ansible_collections.harperdb.cluster.plugins.module_utils._peers import (
     PeerInputError,
     PeerSpec,
@@ -59,6 +59,8 @@ class NodeModule(HarperModule):
         result = {"changed": change.action is not None, "node": change.after or change.before}
         if self.diff_mode:
             result["diff"] = {"before": change.before, "after": change.after}
+        if change.unverified:
+            self.module.warn(unverified_join_warning(change.name))
         if change.action is None or self.check_mode:
             return result
         message = apply_change(self.client, change)

@@ -84,6 +84,10 @@ class Session:
         self._connection = None
         self._target = None
         self._contexts = {}
+        # Connections opened, and those of them whose peer was not authenticated (plain HTTP,
+        # or TLS with verification off): what a result reports as `tls`.
+        self.connections = 0
+        self.unverified = 0
 
     def post(self, url, json=None, timeout=None, verify=None):  # pylint: disable=redefined-outer-name
         parts = urlsplit(url)
@@ -141,6 +145,9 @@ class Session:
             connection = http.client.HTTPSConnection(host, port, timeout=timeout, context=self._contexts[verify])
         else:
             connection = http.client.HTTPConnection(host, port, timeout=timeout)
+        self.connections += 1
+        if not https or verify is False:
+            self.unverified += 1
         try:
             connection.connect()
         except socket.gaierror as exc:

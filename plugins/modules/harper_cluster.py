@@ -70,18 +70,16 @@ EXAMPLES = r"""
     api_url: https://node1.example.com:9925
     username: admin
     password: "{{ harper_admin_password }}"
-    validate_certs: false
+    ca_path: /etc/pki/harper-cluster-ca.pem
     purge: true
     connections:
       - hostname: node2.example.com
         url: wss://node2.example.com:9933
-        verify_tls: false
         authorization:
           username: admin
           password: "{{ harper_admin_password }}"
       - hostname: node3.example.com
         url: wss://node3.example.com:9933
-        verify_tls: false
         authorization:
           username: admin
           password: "{{ harper_admin_password }}"
@@ -138,7 +136,7 @@ operations:
     - operation: add_node
       hostname: node2.example.com
       url: wss://node2.example.com:9933
-      verify_tls: false
+      verify_tls: true
       authorization: "********"
 """
 

@@ -118,9 +118,12 @@ options:
   verify_tls:
     description:
       - Whether the seed verifies the joining node's TLS certificate during the first handshake.
-        Set to V(false) for nodes with Harper's default self-signed certificates. Left out of the
-        join when not set.
+        The seed must trust the CA that signed it, as the harper_cluster role's cluster CA makes
+        every node do.
+      - V(false) accepts any certificate (for nodes with Harper's default self-signed
+        certificates); the module then warns, naming each node joined that way.
     type: bool
+    default: true
   retain_authorization:
     description:
       - Whether Harper stores each join's O(members[].authorization) on the node record, in plain
@@ -161,7 +164,6 @@ EXAMPLES = r"""
     username: admin
     password: "{{ harper_admin_password }}"
     ca_path: /etc/pki/harper-ca.pem
-    verify_tls: false
     restart_stalled: true
     members:
       - name: node1.example.com
@@ -238,7 +240,7 @@ operations:
       node: node1.example.com
       hostname: node3.example.com
       url: wss://node3.example.com:9933
-      verify_tls: false
+      verify_tls: true
       authorization: "********"
 """
 

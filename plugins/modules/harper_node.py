@@ -65,15 +65,14 @@ seealso:
 """
 
 EXAMPLES = r"""
-- name: Join node2 to node1, trusting node2's self-signed certificate for the first handshake
+- name: Join node2 to node1; node1 verifies node2's certificate (both from the cluster CA)
   harperdb.cluster.harper_node:
     api_url: https://node1.example.com:9925
     username: admin
     password: "{{ harper_admin_password }}"
-    validate_certs: false
+    ca_path: /etc/pki/harper-cluster-ca.pem
     hostname: node2.example.com
     url: wss://node2.example.com:9933
-    verify_tls: false
     authorization:
       username: admin
       password: "{{ harper_admin_password }}"
@@ -117,7 +116,7 @@ operations:
     - operation: add_node
       hostname: node2.example.com
       url: wss://node2.example.com:9933
-      verify_tls: false
+      verify_tls: true
       authorization: "********"
 restarted:
   description: Whether the node's worker threads were restarted because the sockets stalled

@@ -16,6 +16,17 @@ import threading
 from harper_state import RESTART_LOG_LINE, logged
 
 
+
+def listening_socket(listen):
+    """A socket listening on listen ((address, port)), whose accept gives up every 0.2 s so that
+    a serving loop sees its stop flag."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(listen)
+    server.listen(16)
+    server.settimeout(0.2)
+    return server
+
 class TcpGate:
     def __init__(self, listen, target, admit=1):
         self.target = target
@@ -27,11 +38,7 @@ class TcpGate:
         self._open = threading.Event()
         self._hang = threading.Event()
         self._stopped = threading.Event()
-        self._server = socket.socket()
-        self._server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._server.bind(listen)
-        self._server.listen(16)
-        self._server.settimeout(0.2)
+        self._server = listening_socket(listen)
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()
 

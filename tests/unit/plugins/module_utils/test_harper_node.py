@@ -3,6 +3,9 @@
 """harper_node's run() in-process against fake nodes (tests/lib/fake_harper.py): check mode,
 join, rerun, update, removal, and the refusals that come before any write."""
 
+import pytest
+from ansible.module_utils import basic
+
 from ansible_collections.harperdb.cluster.plugins.modules import harper_node
 
 from fake_harper import PASSWORD, USERNAME, FakeWorld, run  # tests/lib
@@ -20,7 +23,7 @@ def test_join_in_check_mode_then_for_real_then_a_rerun_writes_nothing():
 
     outcome, result, dummy_text = run(harper_node, args, world)
     assert outcome == "exit" and result["changed"] is True
-    assert world.writes == [{"operation": "add_node", "hostname": "n2", "shard": 1}]
+    assert world.writes == [{"operation": "add_node", "hostname": "n2", "verify_tls": True, "shard": 1}]
     assert [o["operation"] for o in result["operations"]] == ["add_node"]
     assert world.nodes["n1"].records["n2"]["shard"] == 1
 
@@ -35,7 +38,7 @@ def test_an_update_carries_the_url_and_the_merged_subscriptions():
     outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", subscriptions=[SUB]), world)
     assert outcome == "exit" and result["changed"] is True
     assert world.writes == [{"operation": "update_node", "hostname": "n2", "url": "wss://n2:9933",
-                             "subscriptions": [SUB]}]
+                             "subscriptions": [SUB], "verify_tls": True}]
 
 
 def test_removal_then_a_rerun_finds_nothing_to_remove():
@@ -88,3 +91,35 @@ def test_a_shard_or_revoked_certificates_on_harper_4_4_are_refused_before_any_wr
     outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", shard=1), world)
     assert outcome == "exit" and result["changed"] is True
     assert [body["operation"] for dummy_node, body in world.requests].count("registration_info") == 1
+
+
+@pytest.fixture
+def warned(monkeypatch):
+    """Every warning the module gives, as called (ansible-core shows a repeated text once per
+    process, so the output of a later run may not carry it)."""
+    messages = []
+    monkeypatch.setattr(basic.AnsibleModule, "warn", lambda self, warning, **kwargs: messages.append(warning))
+    return messages
+
+
+def test_a_join_that_skips_the_peer_certificate_warns_naming_the_peer_and_counts_the_plain_connection(warned):
+    world = FakeWorld()
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2", verify_tls=False), world)
+    assert outcome == "exit" and world.writes[0]["verify_tls"] is False
+    assert any(w.startswith("n2: verify_tls is false") for w in warned)
+    # LOGIN's api_url is plain HTTP: every connection of the run is unverified.
+    assert result["tls"]["connections"] >= 1 and result["tls"]["unverified"] == result["tls"]["connections"]
+
+
+def test_a_verified_join_does_not_warn(warned):
+    outcome, result, dummy_text = run(harper_node, dict(LOGIN, hostname="n2"), FakeWorld())
+    assert outcome == "exit"
+    assert not [w for w in warned if "verify_tls" in w]
+
+
+def test_validate_certs_false_on_https_warns_naming_the_url(warned):
+    login = dict(LOGIN, api_url="https://n1:9925", validate_certs=False)
+    outcome, result, dummy_text = run(harper_node, dict(login, hostname="n2"), FakeWorld())
+    assert outcome == "exit"
+    assert any("the TLS certificate of https://n1:9925 is not verified" in w for w in warned)
+    assert result["tls"]["unverified"] == result["tls"]["connections"] >= 1
