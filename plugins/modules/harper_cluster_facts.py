@@ -30,8 +30,8 @@ options:
       - Read the node again (every half second) until
         RV(ansible_facts.harper_cluster.replication.caught_up) is true, then return that read.
       - While waiting, a socket the node was seen sending entries of its own on also waits until
-        the peer confirmed the newest of them (C(lastCommitConfirmed)): after a large insert the
-        sender is done well before its peer has committed it. A read that fails or takes too long
+        the peer confirmed the newest of them (C(lastCommitConfirmed)), because after a large insert
+        the sender is done well before its peer has committed it. A read that fails or takes too long
         (a node busy committing) counts as not caught up.
       - When O(wait_timeout) passes first, fail with a message naming the node, each peer and
         database still lagging or disconnected, and the figures; the fact of the last read is still
