@@ -136,11 +136,13 @@ _FACT_READS = (
 )
 
 
-def read_newest_writes(client, state):
-    """The time of each database's newest record (describe_all), when the node has peers; {} when
-    describe_all fails (then no write is waited for, and the fact is what it was without it)."""
-    if not state.peer_names():
-        return {}
+def read_newest_writes(client):
+    """The time of each database's newest record (describe_all); {} when describe_all fails (then
+    no write is waited for, and the fact is what it was without it).
+
+    Read before cluster_status: a record that came from a peer then shows there as received,
+    however fast records arrive in between.
+    """
     try:
         return newest_writes(client.call("describe_all"))
     except HarperError:
@@ -155,6 +157,7 @@ def read_facts(client, sent=None):
     would mislead, such as all_connected) and is named in access, instead of failing.
     Returns (facts, refusals), refusals being the messages of the refused reads.
     """
+    writes = read_newest_writes(client)
     answers = {}
     refusals = []
     access = {"account": client.username, "role": None, "super_user": None, "can_read": {}, "denied": []}
@@ -198,7 +201,7 @@ def read_facts(client, sent=None):
     else:
         state = ClusterState(answers["cluster_status"], answers["hdb_nodes"],
                              where="cluster_status on %s" % client.api_url)
-        facts = cluster_facts(state, replication, sent=sent, writes=read_newest_writes(client, state))
+        facts = cluster_facts(state, replication, sent=sent, writes=writes)
     facts["access"] = access
     return facts, refusals
 

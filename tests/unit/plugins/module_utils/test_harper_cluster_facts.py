@@ -114,8 +114,7 @@ def test_run_sets_the_fact_from_its_reads_and_writes_nothing():
     fact = result["ansible_facts"]["harper_cluster"]
     assert (fact["node_name"], fact["peer_count"], fact["all_connected"]) == ("n1", 1, True)
     assert fact["routes"] == ["wss://n2:9933"] and fact["access"]["super_user"] is True
-    # describe_all (the newest writes) only with peers; the fake nodes do not know it, which
-    # leaves the fact as it is.
+    # describe_all (the newest writes): the fake nodes do not know it, which leaves the fact as it is.
     assert sorted(body["operation"] for dummy_node, body in world.requests) == [
         "cluster_status", "describe_all", "get_configuration", "search_by_value"]
     assert PASSWORD not in text
