@@ -81,7 +81,9 @@ def socket_lag(socket, now, own_write=None):
       lastReceivedLocalTime this node's time when it arrived.
     - lastCommitConfirmed: the newest of this node's entries the peer confirmed it committed.
     A connected socket is caught up when it is neither sending nor receiving, and the peer has
-    confirmed own_write (a sender is done long before its peer has committed a large insert). Its
+    confirmed own_write (a sender is done long before its peer has committed a large insert), or
+    has confirmed nothing on this connection yet (a restarted node, measured: None until its next
+    write). Its
     lag is 0 then; until the confirmation, the age of own_write; while sending, the age of the
     entry being sent (now - sendingMessage, now being the controller's clock); while receiving,
     how old the last transaction was when it arrived. Harper
@@ -107,8 +109,11 @@ def socket_lag(socket, now, own_write=None):
             return None, False, "catching up from %s" % socket["catching_up_from"]
         return None, True, None
     if own_write is not None:
+        # None: nothing confirmed on this connection yet. A restarted node's sockets show None
+        # until its next write, though every peer confirmed its writes before the restart; a
+        # write sent on this connection is held back by confirm_sent, which saw it being sent.
         confirmed = harper_time(socket.get("lastCommitConfirmed"))
-        if confirmed is None or int(own_write) > confirmed:
+        if confirmed is not None and int(own_write) > confirmed:
             return (max(0.0, now - own_write), False,
                     "the peer has not confirmed this node's write of %s" % email.utils.formatdate(own_write, usegmt=True))
     return 0.0, True, None

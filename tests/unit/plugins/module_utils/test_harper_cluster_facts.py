@@ -321,6 +321,15 @@ def test_a_write_of_this_node_is_caught_up_only_once_every_peer_confirmed_it():
     assert read_facts(client)[0]["replication"]["caught_up"] is True
 
 
+def test_a_restarted_node_whose_sockets_confirmed_nothing_yet_is_caught_up():
+    # Measured on 4.7.29: after a restart every socket shows lastCommitConfirmed null until the
+    # node's next write, though its peers confirmed every earlier write before the restart.
+    restarted = socket(lastCommitConfirmed=None)
+    client = scripted({"cluster_status": status_with(restarted), "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG, "describe_all": DESCRIBED}, username="admin")
+    assert read_facts(client)[0]["replication"]["caught_up"] is True
+
+
 def test_a_newest_record_received_from_a_peer_needs_no_confirmation():
     received = socket(lastReceivedVersion=1739379050500.25, lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
     client = scripted({"cluster_status": status_with(received), "search_by_value": [RECORDS],
