@@ -12,6 +12,8 @@ shown to users only through public_record(), which drops credentials and
 server-only fields.
 """
 
+import calendar
+import email.utils
 import json
 import re
 
@@ -53,6 +55,52 @@ def socket_summary(socket):
     summary = dict((ours, socket.get(theirs)) for theirs, ours in _SOCKET_FIELDS)
     summary["connected"] = bool(summary["connected"])
     return summary
+
+
+def harper_time(text):
+    """Seconds since the epoch of a time cluster_status shows (Date.toUTCString(), whole seconds),
+    or None for no time, "Copying" or anything else."""
+    if not isinstance(text, str):
+        return None
+    parsed = email.utils.parsedate(text)
+    return None if parsed is None else float(calendar.timegm(parsed))
+
+
+def socket_lag(socket, now):
+    """(lag_seconds, caught_up, reason) of one raw database socket of cluster_status.
+
+    Harper 4.7 keeps, per peer and database, what this node last received from the peer and what
+    it is sending to it (docs/replication-lag.md has the measurements):
+    - sendingMessage: the time of the audit entry being sent to the peer; absent once the sender
+      has reached the end of its audit log, "Copying" during the first full copy of a database.
+    - lastReceivedStatus: "Receiving" from a transaction's first message until its end, "Waiting"
+      after it; lastReceivedRemoteTime is the peer's time of the last transaction received,
+      lastReceivedLocalTime this node's time when it arrived.
+    A connected socket is caught up when it is neither sending nor receiving. Its lag is 0 then;
+    while sending, the age of the entry being sent (now - sendingMessage, now being the
+    controller's clock); while receiving, how old the last transaction was when it arrived. Harper
+    shows whole seconds. A socket with none of these fields (Harper 4.4) is caught up when it is
+    connected and not catching up (catching_up_from), its lag unknown (None).
+    """
+    if not socket.get("connected"):
+        return None, False, "disconnected"
+    sending = socket.get("sendingMessage")
+    if sending == "Copying":
+        return None, False, "copying the database to the peer"
+    if sending:
+        started = harper_time(sending)
+        lag = None if started is None else max(0.0, now - started)
+        return lag, False, "sending entries from %s" % sending
+    if socket.get("lastReceivedStatus") == "Receiving":
+        remote = harper_time(socket.get("lastReceivedRemoteTime"))
+        local = harper_time(socket.get("lastReceivedLocalTime"))
+        lag = None if remote is None or local is None else max(0.0, local - remote)
+        return lag, False, "receiving a transaction"
+    if "lastReceivedStatus" not in socket and "sendingMessage" not in socket:
+        if socket.get("catching_up_from"):
+            return None, False, "catching up from %s" % socket["catching_up_from"]
+        return None, True, None
+    return 0.0, True, None
 
 
 class ClusterState:
@@ -100,9 +148,13 @@ class ClusterState:
         """The stored record of a peer, or the cluster_status entry if none is stored."""
         return self.records.get(name) or self.connections.get(name)
 
-    def sockets(self, name):
+    def raw_sockets(self, name):
+        """The database sockets to a peer as cluster_status gives them."""
         connection = self.connections.get(name) or {}
-        return [socket_summary(s) for s in connection.get("database_sockets") or []]
+        return [s for s in connection.get("database_sockets") or [] if isinstance(s, dict)]
+
+    def sockets(self, name):
+        return [socket_summary(s) for s in self.raw_sockets(name)]
 
     def peer_connected(self, name):
         """True when the peer is listed with at least one socket and all are connected."""

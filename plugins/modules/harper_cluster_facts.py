@@ -17,6 +17,29 @@ description:
   - Every read needs a C(super_user) (Harper 4.7). With an account that is not one, the module does
     not fail. Each refused read is a warning, its part of the fact stays empty, and
     RV(ansible_facts.harper_cluster.access) says what the account may and may not read.
+  - Each database socket to a peer says whether it is caught up and its lag, and
+    RV(ansible_facts.harper_cluster.replication) sums them up for an C(assert) or a gate. A socket is
+    caught up when it is connected and the node is neither sending the peer entries of its audit
+    log nor in the middle of receiving a transaction from it; an idle cluster is caught up. The
+    definitions and the measurements behind them are in C(docs/replication-lag.md).
+  - With O(wait=true) the module reads again until replication is caught up, and fails after
+    O(wait_timeout) naming the sockets still lagging, still returning the fact of the last read.
+options:
+  wait:
+    description:
+      - Read the node again (every half second) until
+        RV(ansible_facts.harper_cluster.replication.caught_up) is true, then return that read.
+      - When O(wait_timeout) passes first, fail with a message naming the node, each peer and
+        database still lagging or disconnected, and the figures; the fact of the last read is still
+        returned.
+      - Without it, the module never fails because of lag.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true). From 0 to 86400; 0 reads once.
+    type: int
+    default: 300
 author:
   - Harper cluster collection maintainers (@harperdb)
 extends_documentation_fragment:
@@ -45,6 +68,19 @@ EXAMPLES = r"""
   ansible.builtin.assert:
     that: ansible_facts.harper_cluster.all_connected
     fail_msg: "Not connected: {{ ansible_facts.harper_cluster.disconnected }}"
+
+- name: Replication on node1 is caught up
+  ansible.builtin.assert:
+    that: ansible_facts.harper_cluster.replication.caught_up
+    fail_msg: "Lagging: {{ ansible_facts.harper_cluster.replication.lagging }}"
+
+- name: Wait up to ten minutes until node1 has sent and received everything
+  harperdb.cluster.harper_cluster_facts:
+    api_url: https://node1.example.com:9925
+    username: admin
+    password: "{{ harper_admin_password }}"
+    wait: true
+    wait_timeout: 600
 """
 
 RETURN = r"""
@@ -99,6 +135,22 @@ ansible_facts:
                   last_received_local_time: "Wed, 12 Feb 2025 16:50:59 GMT"
                   backpressure_percent: 0
                   last_received_status: Waiting
+                  lag_seconds: 0.0
+                  caught_up: true
+          contains:
+            databases:
+              description:
+                - One entry per database socket to the peer, with Harper's figures in snake_case
+                  (times as Harper writes them, whole seconds), and two of this module's.
+                - C(caught_up) is true when the socket is connected and the node is neither sending
+                  the peer entries of its audit log (C(sendingMessage)) nor in the middle of
+                  receiving a transaction from it (C(lastReceivedStatus) C(Receiving)).
+                - C(lag_seconds) is 0 for a socket caught up; while sending, the age of the entry
+                  being sent (by the controller's clock); while receiving, how old the last
+                  transaction was when it arrived; null when disconnected, during the first copy
+                  of a database, or on a Harper version without these fields (4.4).
+              type: list
+              elements: dict
         peer_count:
           description: How many peers the node knows of.
           type: int
@@ -115,6 +167,41 @@ ansible_facts:
           sample:
             - peer: node3
               database: data
+        replication:
+          description:
+            - The replication lag of the node's sockets, summed up.
+            - All values are null, and C(lagging) empty, when the account may not read
+              C(cluster_status).
+          type: dict
+          contains:
+            caught_up:
+              description:
+                - True when every peer has database sockets and each of them is connected and
+                  caught up (so it implies RV(ansible_facts.harper_cluster.all_connected)). True on
+                  an idle cluster, and on a node with no peers.
+              type: bool
+              sample: false
+            max_lag_seconds:
+              description: The largest C(lag_seconds) of any socket; null when none is known.
+              type: float
+              sample: 4.0
+            max_backpressure_percent:
+              description: The largest C(backpressure_percent) of a connected socket; null when none shows one.
+              type: float
+              sample: 0
+            lagging:
+              description:
+                - Every socket that is not caught up, with its lag and why (C(disconnected),
+                  C(sending entries from ...), C(copying the database to the peer),
+                  C(receiving a transaction)). A peer with no socket is listed once with
+                  C(database) null and the reason C(no database socket).
+              type: list
+              elements: dict
+              sample:
+                - peer: node2
+                  database: data
+                  lag_seconds: 4.0
+                  reason: "sending entries from Wed, 12 Feb 2025 16:50:55 GMT"
         access:
           description:
             - What the account may read on the node. Harper 4.7 runs C(cluster_status) and

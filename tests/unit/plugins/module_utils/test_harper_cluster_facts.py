@@ -2,10 +2,16 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """harper_cluster_facts: what it reads, what it makes of it, and what it says when the account may\nnot read it; and its run() in-process against fake nodes."""
 
+from unittest import mock
+
 import pytest
 
-from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError
-from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import cluster_facts, read_facts
+from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError, WaitTimeout
+from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import (
+    cluster_facts,
+    read_facts,
+    wait_caught_up,
+)
 
 from ansible_collections.harperdb.cluster.plugins.modules import harper_cluster_facts
 
@@ -106,4 +112,142 @@ def test_run_sets_the_fact_from_the_three_reads_and_writes_nothing():
     assert fact["routes"] == ["wss://n2:9933"] and fact["access"]["super_user"] is True
     assert sorted(body["operation"] for dummy_node, body in world.requests) == [
         "cluster_status", "get_configuration", "search_by_value"]
+    assert PASSWORD not in text
+
+
+# Replication lag. Times as Harper writes them (Date.toUTCString(), whole seconds); NOW is the
+# controller's clock: 2025-02-12 16:51:00 UTC.
+NOW = 1739379060.0
+
+
+def socket(**fields):
+    return dict({"database": "data", "connected": True, "latency": 0.4,
+                 "lastReceivedRemoteTime": "Wed, 12 Feb 2025 16:49:29 GMT",
+                 "lastReceivedLocalTime": "Wed, 12 Feb 2025 16:49:29 GMT",
+                 "backPressurePercent": 0, "lastReceivedStatus": "Waiting"}, **fields)
+
+
+def lag_facts(*sockets_of_peers):
+    """The fact of node1 whose peers node2, node3... have the given database sockets."""
+    names = ["node%d" % (i + 2) for i in range(len(sockets_of_peers))]
+    peers = [dict(NODE2, name=name, url="wss://%s:9933" % name) for name in names]
+    state = make_state(peers, sockets=dict(zip(names, sockets_of_peers)))
+    return cluster_facts(state, {}, now=NOW)
+
+
+def test_an_idle_cluster_is_caught_up_even_hours_after_its_last_write():
+    facts = lag_facts([socket(database="system"), socket(lastReceivedRemoteTime="Wed, 12 Feb 2025 09:00:00 GMT",
+                                                         lastReceivedLocalTime="Wed, 12 Feb 2025 09:00:01 GMT")],
+                      [socket()])
+    assert facts["replication"] == {"caught_up": True, "max_lag_seconds": 0.0, "max_backpressure_percent": 0,
+                                    "lagging": []}
+    assert [(s["database"], s["lag_seconds"], s["caught_up"]) for s in facts["peers"][0]["databases"]] == [
+        ("system", 0.0, True), ("data", 0.0, True)]
+
+
+def test_a_node_still_sending_its_audit_log_is_behind_by_the_age_of_the_entry_it_sends():
+    facts = lag_facts([socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT", backPressurePercent=37.5)], [socket()])
+    replication = facts["replication"]
+    assert replication["caught_up"] is False and replication["max_lag_seconds"] == 12.0
+    assert replication["max_backpressure_percent"] == 37.5
+    assert replication["lagging"] == [{"peer": "node2", "database": "data", "lag_seconds": 12.0,
+                                       "reason": "sending entries from Wed, 12 Feb 2025 16:50:48 GMT"}]
+    assert facts["peers"][0]["databases"][0]["caught_up"] is False
+    assert facts["peers"][1]["databases"][0]["caught_up"] is True
+    assert facts["all_connected"] is True  # connected, yet not caught up
+
+
+def test_a_node_receiving_a_transaction_lags_by_how_old_it_was_when_it_arrived():
+    facts = lag_facts([socket(lastReceivedStatus="Receiving",
+                              lastReceivedRemoteTime="Wed, 12 Feb 2025 16:50:50 GMT",
+                              lastReceivedLocalTime="Wed, 12 Feb 2025 16:50:53 GMT")])
+    assert facts["replication"]["caught_up"] is False
+    assert facts["replication"]["lagging"] == [{"peer": "node2", "database": "data", "lag_seconds": 3.0,
+                                                "reason": "receiving a transaction"}]
+
+
+def test_the_first_copy_of_a_database_has_no_known_lag():
+    facts = lag_facts([socket(sendingMessage="Copying")])
+    assert facts["replication"]["caught_up"] is False and facts["replication"]["max_lag_seconds"] is None
+    assert facts["replication"]["lagging"][0]["reason"] == "copying the database to the peer"
+
+
+def test_a_disconnected_socket_or_a_peer_without_one_is_never_caught_up():
+    facts = lag_facts([socket(connected=False, backPressurePercent=90)], [])
+    replication = facts["replication"]
+    assert replication["caught_up"] is False and facts["all_connected"] is False
+    assert replication["max_lag_seconds"] is None and replication["max_backpressure_percent"] is None
+    assert replication["lagging"] == [
+        {"peer": "node2", "database": "data", "lag_seconds": None, "reason": "disconnected"},
+        {"peer": "node3", "database": None, "lag_seconds": None, "reason": "no database socket"}]
+
+
+def test_harper_4_4_sockets_are_caught_up_when_connected_and_not_catching_up():
+    facts = lag_facts([{"database": "data", "connected": True, "thread_id": 3}])
+    assert facts["replication"]["caught_up"] is True and facts["replication"]["max_lag_seconds"] is None
+    facts = lag_facts([{"database": "data", "connected": True, "catching_up_from": 1739379000000}])
+    assert facts["replication"]["lagging"][0]["reason"] == "catching up from 1739379000000"
+
+
+def test_a_node_with_no_peer_is_caught_up():
+    assert lag_facts()["replication"]["caught_up"] is True
+
+
+def status_with(*sockets):
+    return dict(STATUS, connections=[dict(PEER, database_sockets=list(sockets))])
+
+
+@pytest.fixture
+def fake_clock(monkeypatch):
+    from fake_harper import FakeClock
+    from ansible_collections.harperdb.cluster.plugins.module_utils import _client
+    clock = FakeClock()
+    monkeypatch.setattr(_client, "time", mock.Mock(monotonic=clock.monotonic, sleep=clock.sleep))
+    return clock
+
+
+def test_wait_reads_until_caught_up_and_returns_the_last_read(fake_clock):
+    lagging = status_with(socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT"))
+    client = scripted({"cluster_status": [lagging, lagging, status_with(socket())], "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG}, username="admin")
+    facts, refusals = wait_caught_up(client, 60)
+    assert facts["replication"]["caught_up"] is True and refusals == []
+    assert client.calls.count("cluster_status") == 3
+
+
+def test_wait_fails_after_its_timeout_naming_the_node_the_sockets_and_figures(fake_clock):
+    client = scripted({"cluster_status": status_with(
+        socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT", backPressurePercent=12),
+        socket(database="system", connected=False)),
+        "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
+    with pytest.raises(WaitTimeout) as info:
+        wait_caught_up(client, 5)
+    message = info.value.message
+    assert message.startswith("Timed out after 5 s waiting for replication on node node1 (%s) to catch up." % URL)
+    assert "node2/data (sending entries from Wed, 12 Feb 2025 16:50:48 GMT, lag " in message
+    assert "node2/system (disconnected)" in message and "max backpressure 12%" in message
+    assert info.value.result["ansible_facts"]["harper_cluster"]["replication"]["caught_up"] is False
+
+
+def test_wait_cannot_wait_without_cluster_status():
+    client = scripted({
+        "cluster_status": refused("cluster_status", "Operation 'clusterStatus' is restricted to 'super_user' roles"),
+        "search_by_value": [RECORDS], "get_configuration": CONFIG, "user_info": HarperError("no")})
+    with pytest.raises(HarperError) as info:
+        wait_caught_up(client, 5)
+    assert "may not read cluster_status" in info.value.message
+    assert info.value.result["ansible_facts"]["harper_cluster"]["replication"]["caught_up"] is None
+
+
+def test_run_with_wait_fails_with_the_fact_and_without_wait_never_fails_for_lag():
+    # The fake nodes always show a transaction being received.
+    world = FakeWorld(joined=True)
+    args = {"username": USERNAME, "password": PASSWORD, "api_url": "http://n1:9925"}
+    outcome, result, text = run(harper_cluster_facts, args, world)
+    assert outcome == "exit" and result["ansible_facts"]["harper_cluster"]["replication"]["caught_up"] is False
+    outcome, result, text = run(harper_cluster_facts, dict(args, wait=True, wait_timeout=3), world)
+    assert outcome == "fail" and result["operations"] == []
+    assert result["msg"].startswith("Timed out after 3 s waiting for replication on node n1 (http://n1:9925)")
+    assert "n2/data (receiving a transaction)" in result["msg"]
+    assert result["ansible_facts"]["harper_cluster"]["replication"]["lagging"][0]["peer"] == "n2"
     assert PASSWORD not in text
