@@ -137,7 +137,7 @@ def main(argv=None):
                 if done.returncode != 0:
                     result = "playbook failed (rc %s): %s" % (done.returncode, done.stdout[-2000:])
             else:
-                result = rotation.rotate(load, log)
+                result = rotation.rotate(log)
             op_seconds = time.monotonic() - op_started
             time.sleep(args.settle)
         report = load.verify(timeout=180)
@@ -149,6 +149,9 @@ def main(argv=None):
         problems = report.problems()
         if result != "ok":
             print(result)
+        for name in sorted(report.probe_failures):
+            print("%s: down %s; probe failures %s" % (name, [(round(a, 1), round(b, 1)) for a, b in report.down[name]],
+                                                     report.probe_failures[name][:6]))
         for problem in problems:
             print("PROBLEM: %s" % problem)
         if report.failures:

@@ -33,6 +33,8 @@ from urllib3.exceptions import InsecureRequestWarning
 ADMIN = "admin"
 DATABASE = "load"
 TABLE = "records"
+# The nodes have self-signed certificates. Set once: catch_warnings is not safe across threads.
+warnings.filterwarnings("ignore", category=InsecureRequestWarning)
 
 
 def down_intervals(samples, end=None):
@@ -77,6 +79,24 @@ def longest_gap(times):
     return max((later - earlier for earlier, later in zip(ordered, ordered[1:])), default=0.0)
 
 
+def failure_kind(exc):
+    """A short name for why a request got no answer (or an error)."""
+    text = str(exc)
+    for needle, kind in (("refused", "connection refused"), ("reset", "connection reset"),
+                         ("aborted", "connection aborted"), ("HTTP", "HTTP error")):
+        if needle in text:
+            return kind
+    return text[:80]
+
+
+def failure_counts(failures):
+    """{kind: count} of [(time, kind)]."""
+    counts = {}
+    for dummy_time, kind in failures:
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
 class Endpoint(object):
     """One node's operations API, with a session per thread that uses it."""
 
@@ -89,10 +109,8 @@ class Endpoint(object):
 
     def call(self, operation, timeout=None):
         """The operation's answer (parsed JSON); raises on any failure or an HTTP error."""
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", InsecureRequestWarning)
-            answer = self.session.post(self.url, json=operation, auth=self.auth, verify=False,
-                                       timeout=timeout or self.timeout)
+        answer = self.session.post(self.url, json=operation, auth=self.auth, verify=False,
+                                   timeout=timeout or self.timeout)
         if answer.status_code != 200:
             raise RuntimeError("%s: %s answered HTTP %s: %s" % (self.name, operation["operation"],
                                                                 answer.status_code, answer.text[:300]))
@@ -113,6 +131,8 @@ class LoadReport(object):
         self.samples = dict((name, [(moment - load.started, up) for moment, up in probes])
                             for name, probes in load.samples.items())
         self.down = dict((name, down_intervals(probes, self.seconds)) for name, probes in self.samples.items())
+        self.probe_failures = dict((name, [(moment - load.started, kind) for moment, kind in failures])
+                                   for name, failures in getattr(load, "probe_failures", {}).items())
         self.overlaps = overlaps(self.down)
         self.longest_gap = longest_gap(self.write_times)
         # {node: {"count": n, "missing": [ids], "extra": [ids]}} as verify last read it.
@@ -140,6 +160,8 @@ class LoadReport(object):
             "downtime s": dict((name, round(self.downtime(name), 1)) for name in sorted(self.down)),
             "down intervals": dict((name, len(self.down[name])) for name in sorted(self.down)),
             "overlaps": len(self.overlaps),
+            "probe failures": dict((name, failure_counts(self.probe_failures[name]))
+                                   for name in sorted(self.probe_failures) if self.probe_failures[name]),
             "writes by node": dict(sorted(self.writes_by_node.items())),
             "load s": round(self.seconds, 1),
             "verify s": self.verify_seconds,
@@ -168,13 +190,14 @@ class WriteLoad(object):
     first (default: the last one, which a rollout in inventory order restarts last).
     """
 
-    def __init__(self, nodes, interval=0.1, probe_interval=0.2, request_timeout=2.0,
+    def __init__(self, nodes, interval=0.1, probe_interval=0.2, request_timeout=2.0, probe_timeout=2.0,
                  database=DATABASE, table=TABLE, start_on=None):
         self.nodes = list(nodes)
         self.names = [node.name for node in self.nodes]
         self.interval = interval
         self.probe_interval = probe_interval
         self.request_timeout = request_timeout
+        self.probe_timeout = probe_timeout
         self.database = database
         self.table = table
         self.current = self.names.index(start_on) if start_on else len(self.names) - 1
@@ -184,6 +207,7 @@ class WriteLoad(object):
         self.failed_attempts = 0
         self.failures = []
         self.samples = dict((name, []) for name in self.names)
+        self.probe_failures = dict((name, []) for name in self.names)
         self.up = dict.fromkeys(self.names, True)
         self.avoided = set()
         self.started = None
@@ -240,15 +264,19 @@ class WriteLoad(object):
             self.avoided.discard(name)
 
     def _monitor(self, node):
-        endpoint = Endpoint(node, min(self.request_timeout, 1.0))
+        endpoint = Endpoint(node, self.probe_timeout)
         probes = self.samples[node.name]
         while not self._stop.is_set():
             moment = time.monotonic()
             try:
                 endpoint.call({"operation": "cluster_status"})
                 up = True
-            except Exception:  # pylint: disable=broad-except  # any failure to answer is down
+            except requests.Timeout:
                 up = False
+                self.probe_failures[node.name].append((moment, "no answer within %.1f s" % endpoint.timeout))
+            except Exception as exc:  # pylint: disable=broad-except  # any failure to answer is down
+                up = False
+                self.probe_failures[node.name].append((moment, failure_kind(exc)))
             probes.append((moment, up))
             self.up[node.name] = up
             self._stop.wait(max(0.0, moment + self.probe_interval - time.monotonic()))
