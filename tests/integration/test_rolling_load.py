@@ -9,9 +9,17 @@ operations API every 200 ms; playbooks/rolling_restart.yml runs meanwhile. After
 acknowledged record must be on every node (count and ids), the monitor must show no two nodes
 down at once, and every node must run a new process. The figures (longest write gap, failed
 attempts, downtime per node) are printed.
+
+Then the same load while a node fails to come back (its harperdb-config.yaml broken while it is
+stopped): the rollout stops at that node, the node after it keeps its process, and the writes go
+on through the other two, which both end up with every acknowledged record.
 """
 
 import json
+import os
+import shutil
+import signal
+import subprocess
 import time
 
 import pytest
@@ -21,7 +29,9 @@ from harper_state import wait_until
 from role_cluster import laid_out_cluster, mesh_problems
 from write_load import WriteLoad
 
-pytestmark = pytest.mark.integration
+# The role lays out three hosts (about 2 min here) before the rollouts: longer than the test
+# command allows, so tests/run-reliability.sh runs this file.
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 HOSTS = ("harper-1", "harper-2", "harper-3")
 ROLLING_RESTART = REPO / "playbooks" / "rolling_restart.yml"
@@ -39,10 +49,10 @@ def cluster(address_allocator):
         yield bed
 
 
-def run_rolling_restart(cluster, *args):
+def run_rolling_restart(cluster, *args, **kwargs):
     started = time.monotonic()
     done = run_playbook(ROLLING_RESTART, ["-i", cluster.write_inventory(), "-e", "@" + cluster.credentials] + list(args),
-                        env={"ANSIBLE_LOG_PATH": cluster.ansible_log})
+                        env={"ANSIBLE_LOG_PATH": cluster.ansible_log}, watch=kwargs.get("watch"))
     output = done.stdout + done.stderr
     assert cluster.password not in output, "the admin password appears in the output of rolling_restart.yml"
     return done.returncode, output, time.monotonic() - started
@@ -75,3 +85,62 @@ def test_a_rolling_restart_under_write_load_loses_no_record(cluster):
             node.name, sorted(pids[node.name]), sorted(now))
         assert report.down[node.name], "the monitor never saw %s down" % node.name
     assert mesh_problems(cluster.nodes) == []
+
+
+# How long the rollout waits for the broken node before it stops there.
+BROKEN_TIMEOUT = 45
+STOPPED_TASK = "TASK [harperdb.cluster.harper_cluster : Wait until the stopped Harper has let go of its port]"
+
+
+def test_a_node_that_does_not_come_back_stops_the_rollout_and_the_others_keep_the_writes(cluster):
+    first, broken, last = (cluster.by_name[name] for name in HOSTS)
+    config = os.path.join(broken.root_path, "harperdb-config.yaml")
+    saved = config + ".saved"
+    shutil.copyfile(config, saved)
+    seen = []
+
+    def break_config_once_stopped(line, process):
+        # The rollout goes in inventory order: the second node's stop has returned when this task
+        # header is printed for the second time. The playbook waits while the file is broken.
+        if line.startswith(STOPPED_TASK):
+            seen.append(line)
+            if len(seen) == 2:
+                os.killpg(process.pid, signal.SIGSTOP)
+                try:
+                    with open(config, "a") as handle:
+                        handle.write("\n: this line is not YAML [\n")
+                finally:
+                    os.killpg(process.pid, signal.SIGCONT)
+
+    load = WriteLoad(cluster.nodes, start_on=last.name)
+    load.create_table()
+    pids = dict((node.name, set(node.pids())) for node in cluster.nodes)
+    try:
+        with load:
+            wait_for_writes(load, SETTLE_WRITES)
+            returncode, output, seconds = run_rolling_restart(
+                cluster, "-e", "harper_cluster_rolling_timeout=%d" % BROKEN_TIMEOUT, watch=break_config_once_stopped)
+            cluster.timings["rolling restart, broken node"] = round(seconds, 1)
+            acknowledged_at_failure = len(load.acknowledged)
+            wait_for_writes(load, SETTLE_WRITES)
+        report = load.verify(timeout=120, names=(first.name, last.name))
+        figures = report.figures()
+        print("\nrolling restart with %s broken, under load: %s" % (broken.name, json.dumps(figures)))
+        assert len(seen) == 2, "the rollout never reached %s:\n%s" % (broken.name, output[-6000:])
+        assert returncode != 0, output[-6000:]
+        assert "Rolling restart stopped at %s" % broken.name in output, output[-6000:]
+        assert not broken.answers(), "%s answers with its configuration broken" % broken.name
+        assert set(last.pids()) == pids[last.name], "%s, after the failed node, was touched" % last.name
+        assert set(first.pids()).isdisjoint(pids[first.name]), "%s was not restarted" % first.name
+        # Writes went on through the two others after the rollout stopped, and both hold them all.
+        assert len(report.written) >= acknowledged_at_failure + SETTLE_WRITES
+        assert report.problems() == [], (report.problems(), figures)
+        assert report.overlaps == []
+    finally:
+        shutil.move(saved, config)
+    # Started again with its configuration back, the node catches up on every record.
+    env = dict(os.environ, HOME=broken.home, ROOTPATH=broken.root_path)
+    subprocess.run([broken.program, "start"], env=env, capture_output=True, timeout=120, check=True)
+    wait_until(lambda: mesh_problems(cluster.nodes) == [], 180, "the mesh whole after %s started again" % broken.name)
+    report = load.verify(timeout=120)
+    assert report.problems() == [], report.problems()

@@ -349,12 +349,12 @@ class WriteLoad(object):
             time.sleep(0.5)
         raise AssertionError("timed out after %s s waiting for %s (last error: %s)" % (timeout, what, last))
 
-    def verify(self, timeout=120):
-        """Stop the load, wait until every node holds every acknowledged id (or the deadline) and
-        return the LoadReport with what each node holds."""
+    def verify(self, timeout=120, names=None):
+        """Stop the load, wait until every node (or those named) holds every acknowledged id (or the
+        deadline) and return the LoadReport with what each node holds."""
         self.stop()
         wanted = set(self.acknowledged)
-        endpoints = [Endpoint(node, 30) for node in self.nodes]
+        endpoints = [Endpoint(node, 30) for node in self.nodes if names is None or node.name in names]
         on_nodes = {}
         began = time.monotonic()
         deadline = began + timeout
