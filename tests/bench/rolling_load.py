@@ -69,6 +69,15 @@ def manual_restart(cluster, load, timeout=180):
         load.allow(node.name)
 
 
+def installed_version(node):
+    path = os.path.join(node.install_dir, "node_modules", "harperdb", "package.json")
+    try:
+        with open(path) as handle:
+            return json.load(handle)["version"]
+    except (OSError, ValueError, KeyError):
+        return "-"
+
+
 def figures_table(op, figures, pids_changed, total, result):
     rows = [("operation", op), ("result", result), ("records written", figures["records written"]),
             ("lost", figures["lost"]), ("failed insert attempts", figures["failed attempts"]),
@@ -78,6 +87,7 @@ def figures_table(op, figures, pids_changed, total, result):
             ("two nodes down together", figures["overlaps"]),
             ("writes through each node", ", ".join("%s %s" % item for item in figures["writes by node"].items())),
             ("every process new", pids_changed),
+            ("harperdb installed", ", ".join("%s %s" % item for item in figures["versions"].items())),
             ("load (s)", figures["load s"]), ("replication caught up after (s)", figures["verify s"]),
             ("total (s)", round(total, 1))]
     lines = ["| figure | value |", "| --- | --- |"]
@@ -144,9 +154,12 @@ def main(argv=None):
         changed = all(pids[node.name].isdisjoint(node.pids()) and node.pids() for node in cluster.nodes)
         figures = report.figures()
         figures["operation s"] = round(op_seconds, 1)
+        figures["versions"] = dict((node.name, installed_version(node)) for node in cluster.nodes)
         log("figures: %s" % json.dumps(figures))
         print(figures_table(args.op, figures, changed, time.monotonic() - started, result.splitlines()[0][:200]))
         problems = report.problems()
+        if rotation is not None:
+            print("rotation passes: %s" % json.dumps(rotation.steps))
         if result != "ok":
             print(result)
         for name in sorted(report.probe_failures):
