@@ -218,12 +218,13 @@ class Cluster(object):
         return sorted(os.listdir(self.report_dir))
 
     def run(self, *args, **kwargs):
-        """Run site.yml with extra args; return a SiteRun. watch: see run_playbook."""
+        """Run site.yml (or playbook=, a path or a collection playbook name) with extra args;
+        return a SiteRun. watch: see run_playbook."""
         before = set(self.reports())
         started = time.monotonic()
         env = {"ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": self.fact_cache,
                "ANSIBLE_LOG_PATH": self.ansible_log}
-        done = run_playbook(SITE, ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args),
+        done = run_playbook(kwargs.get("playbook", SITE), ["-i", self.write_inventory(), "-e", "@" + self.credentials] + list(args),
                             env=env, watch=kwargs.get("watch"))
         new = [name for name in self.reports() if name not in before]
         report = None
