@@ -12,11 +12,13 @@ Each peer's database sockets carry their replication lag (_state.socket_lag),
 summed up in replication; with wait, the reads repeat until it is caught up.
 """
 
+import email.utils
 import time
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._base import HarperModule
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
     AuthorizationError,
+    FinalHarperError,
     HarperError,
     WaitTimeout,
     poll_until,
@@ -24,19 +26,26 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._client import (
 from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     read_records,
+    harper_time,
     read_replication_config,
     socket_lag,
 )
 
 
-def replication_summary(state, peers, now):
+def replication_summary(state, peers, now, sent=None):
     """Add lag_seconds and caught_up to each socket of peers; return the replication summary.
 
     caught_up is true only when every peer has sockets and each is connected and caught up.
+    sent, when given (a wait keeps it from one read to the next), maps (peer, database) to the
+    newest entry of this node's own seen in sendingMessage, and a socket stays not caught up until
+    the peer's lastCommitConfirmed reaches it (confirm_sent).
     """
     lagging = []
     lags = []
     pressures = []
+    received = [harper_time(s.get("lastReceivedLocalTime")) for peer in peers
+                for s in state.raw_sockets(peer["name"])]
+    received = max([t for t in received if t is not None] or [None]) if received else None
     for peer in peers:
         raw = state.raw_sockets(peer["name"])
         if not raw:
@@ -44,6 +53,9 @@ def replication_summary(state, peers, now):
                             "reason": "no database socket"})
         for socket, summary in zip(raw, peer["databases"]):
             lag, caught_up, reason = socket_lag(socket, now)
+            if sent is not None:
+                lag, caught_up, reason = confirm_sent(sent, (peer["name"], summary["database"]), socket,
+                                                      received, now, (lag, caught_up, reason))
             summary["lag_seconds"] = lag
             summary["caught_up"] = caught_up
             if lag is not None:
@@ -61,12 +73,36 @@ def replication_summary(state, peers, now):
     }
 
 
-def cluster_facts(state, replication, now=None):
-    """The harper_cluster fact of one node."""
+def confirm_sent(sent, key, socket, received, now, lag):
+    """The (lag_seconds, caught_up, reason) of a socket in a wait: what socket_lag says, but not
+    caught up until the peer confirmed the newest entry of this node's own seen being sent.
+
+    A node's sender ends well before its peer has committed a large transaction (50,000 records:
+    about 20 s on the test bed, docs/replication-lag.md); the peer's lastCommitConfirmed on the
+    socket reaches the last entry only then. Entries a node merely passes on (it received them
+    from another node and never sends them on, so no peer confirms them) show in sendingMessage
+    too, with times within a second of the node's newest lastReceivedLocalTime: only entries
+    newer than that count as its own.
+    """
+    entry = harper_time(socket.get("sendingMessage"))
+    if entry is not None and (received is None or entry > received + 1):
+        sent[key] = max(sent.get(key, entry), entry)
+    if not lag[1] or key not in sent:
+        return lag
+    confirmed = harper_time(socket.get("lastCommitConfirmed"))
+    if confirmed is not None and confirmed >= sent[key]:
+        del sent[key]
+        return lag
+    return (max(0.0, now - sent[key]), False,
+            "waiting for the peer to confirm entries up to %s" % email.utils.formatdate(sent[key], usegmt=True))
+
+
+def cluster_facts(state, replication, now=None, sent=None):
+    """The harper_cluster fact of one node (sent: see replication_summary)."""
     peers = state.peers()
     own = state.own_record
     disconnected = state.disconnected()
-    summary = replication_summary(state, peers, time.time() if now is None else now)
+    summary = replication_summary(state, peers, time.time() if now is None else now, sent)
     return {
         "node_name": state.node_name,
         "url": state.url or own.get("url") or replication.get("url"),
@@ -89,7 +125,7 @@ _FACT_READS = (
 )
 
 
-def read_facts(client):
+def read_facts(client, sent=None):
     """The harper_cluster fact of one node, as far as the account may read it.
 
     Harper 4.7 lets only a super_user run cluster_status and get_configuration and read
@@ -140,7 +176,7 @@ def read_facts(client):
     else:
         state = ClusterState(answers["cluster_status"], answers["hdb_nodes"],
                              where="cluster_status on %s" % client.api_url)
-        facts = cluster_facts(state, replication)
+        facts = cluster_facts(state, replication, sent=sent)
     facts["access"] = access
     return facts, refusals
 
@@ -163,28 +199,43 @@ def describe_lag(facts):
 def wait_caught_up(client, timeout):
     """Read the fact until replication is caught up; return the last (facts, refusals).
 
-    Raises WaitTimeout, the last fact in its result, when timeout seconds pass first; and
-    HarperError at once when the account may not read cluster_status (nothing to wait on).
+    A read that fails (a node busy committing a large transaction can take longer than timeout to
+    answer) counts as not caught up yet. Raises WaitTimeout when timeout seconds pass first, with
+    the fact of the last read that answered in its result; a FinalHarperError at once when the
+    account may not read cluster_status (nothing to wait on) or may not log in.
     """
     last = []
+    errors = []
+    sent = {}
 
     def check():
-        facts, refusals = read_facts(client)
+        try:
+            facts, refusals = read_facts(client, sent)
+        except FinalHarperError:
+            raise
+        except HarperError as exc:
+            errors[:] = [exc.message]
+            return False, None
+        errors[:] = []
         last[:] = [facts, refusals]
         if facts["replication"]["caught_up"] is None:
-            error = HarperError("Cannot wait for replication on %s: the account may not read cluster_status. "
-                                "Connect as a super_user, or leave wait off." % client.api_url)
+            error = FinalHarperError("Cannot wait for replication on %s: the account may not read cluster_status. "
+                                     "Connect as a super_user, or leave wait off." % client.api_url)
             error.result = {"ansible_facts": {"harper_cluster": facts}}
             raise error
-        return facts["replication"]["caught_up"], "Not caught up: %s." % describe_lag(facts)
+        return facts["replication"]["caught_up"], None
 
     try:
         poll_until(check, timeout, "replication to catch up")
     except WaitTimeout as exc:
-        facts = last[0]
-        exc.message = ("Timed out after %s s waiting for replication on node %s (%s) to catch up. Not caught "
-                       "up: %s." % (timeout, facts["node_name"], client.api_url, describe_lag(facts)))
-        exc.result = {"ansible_facts": {"harper_cluster": facts}}
+        where = "node %s (%s)" % (last[0]["node_name"], client.api_url) if last else client.api_url
+        parts = ["Timed out after %s s waiting for replication on %s to catch up." % (timeout, where)]
+        if last:
+            parts.append("Not caught up: %s." % describe_lag(last[0]))
+            exc.result = {"ansible_facts": {"harper_cluster": last[0]}}
+        if errors:
+            parts.append("Last read failed: %s" % errors[0])
+        exc.message = " ".join(parts)
         raise
     return last[0], last[1]
 

@@ -29,6 +29,10 @@ options:
     description:
       - Read the node again (every half second) until
         RV(ansible_facts.harper_cluster.replication.caught_up) is true, then return that read.
+      - While waiting, a socket the node was seen sending entries of its own on also waits until
+        the peer confirmed the newest of them (C(lastCommitConfirmed)): after a large insert the
+        sender is done well before its peer has committed it. A read that fails or takes too long
+        (a node busy committing) counts as not caught up.
       - When O(wait_timeout) passes first, fail with a message naming the node, each peer and
         database still lagging or disconnected, and the figures; the fact of the last read is still
         returned.
@@ -149,6 +153,8 @@ ansible_facts:
                   being sent (by the controller's clock); while receiving, how old the last
                   transaction was when it arrived; null when disconnected, during the first copy
                   of a database, or on a Harper version without these fields (4.4).
+                - With O(wait=true), a socket whose peer has not yet confirmed the newest entry
+                  seen sent is not caught up either, its lag the age of that entry.
               type: list
               elements: dict
         peer_count:
@@ -193,8 +199,10 @@ ansible_facts:
               description:
                 - Every socket that is not caught up, with its lag and why (C(disconnected),
                   C(sending entries from ...), C(copying the database to the peer),
-                  C(receiving a transaction)). A peer with no socket is listed once with
-                  C(database) null and the reason C(no database socket).
+                  C(receiving a transaction), and with O(wait=true)
+                  C(waiting for the peer to confirm entries up to ...)).
+                - A peer with no socket is listed once with C(database) null and the reason
+                  C(no database socket).
               type: list
               elements: dict
               sample:

@@ -74,6 +74,11 @@ def test_joined_mesh_is_all_connected(n):
             assert {"ca", "ca_info", "authorization"}.isdisjoint(peer)
     in_check_mode = facts(n[0], check=True)
     assert in_check_mode["peer_count"] == 2
+    # Nothing written: once the joins' first copies are done, the mesh is caught up
+    # (tests/integration/test_replication_lag.py has the wait under load).
+    idle = facts(n[0], wait=True, wait_timeout=60)["replication"]
+    assert idle == {"caught_up": True, "max_lag_seconds": 0.0, "max_backpressure_percent": idle["max_backpressure_percent"],
+                    "lagging": []}
 
 
 def test_a_stopped_peer_is_reported_and_recovers(n):
@@ -84,6 +89,9 @@ def test_a_stopped_peer_is_reported_and_recovers(n):
     assert {d["peer"] for d in got["disconnected"]} == {n[2].name}
     by_name = dict((p["name"], p) for p in got["peers"])
     assert all(db["connected"] for db in by_name[n[1].name]["databases"])
+    assert got["replication"]["caught_up"] is False
+    assert {e["peer"] for e in got["replication"]["lagging"]} == {n[2].name}
+    assert {e["reason"] for e in got["replication"]["lagging"]} <= {"disconnected", "no database socket"}
     n[2].start()
     n[2].wait_ready()
     wait_until(lambda: facts(n[0])["all_connected"], 90, "node3 to reconnect to node1")

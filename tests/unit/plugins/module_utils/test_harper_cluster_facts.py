@@ -206,13 +206,56 @@ def fake_clock(monkeypatch):
     return clock
 
 
-def test_wait_reads_until_caught_up_and_returns_the_last_read(fake_clock):
-    lagging = status_with(socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT"))
-    client = scripted({"cluster_status": [lagging, lagging, status_with(socket())], "search_by_value": [RECORDS],
-                       "get_configuration": CONFIG}, username="admin")
+def test_wait_reads_until_the_peer_confirmed_what_was_sent_and_returns_the_last_read(fake_clock):
+    sending = status_with(socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT"))
+    sent_unconfirmed = status_with(socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT"))
+    confirmed = status_with(socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:50:48 GMT"))
+    client = scripted({"cluster_status": [sending, sent_unconfirmed, sent_unconfirmed, confirmed],
+                       "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
     facts, refusals = wait_caught_up(client, 60)
     assert facts["replication"]["caught_up"] is True and refusals == []
-    assert client.calls.count("cluster_status") == 3
+    assert client.calls.count("cluster_status") == 4
+
+
+def test_a_single_read_does_not_know_what_was_sent_before_it():
+    client = scripted({"cluster_status": status_with(socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")),
+                       "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
+    assert read_facts(client)[0]["replication"]["caught_up"] is True
+
+
+def test_in_a_wait_a_sender_behind_its_peers_confirmation_says_so(fake_clock):
+    client = scripted({"cluster_status": [status_with(socket(sendingMessage="Wed, 12 Feb 2025 16:50:48 GMT")),
+                                          status_with(socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT"))],
+                       "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
+    with pytest.raises(WaitTimeout) as info:
+        wait_caught_up(client, 3)
+    assert "node2/data (waiting for the peer to confirm entries up to Wed, 12 Feb 2025 16:50:48 GMT, lag " in (
+        info.value.message)
+
+
+def test_entries_a_node_only_passes_on_need_no_confirmation(fake_clock):
+    # Sent within a second of the newest arrival: entries received from another node, which no
+    # peer confirms.
+    relayed = socket(sendingMessage="Wed, 12 Feb 2025 16:50:49 GMT", lastReceivedLocalTime="Wed, 12 Feb 2025 16:50:48 GMT",
+                     lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
+    idle = socket(lastReceivedLocalTime="Wed, 12 Feb 2025 16:50:48 GMT", lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
+    client = scripted({"cluster_status": [status_with(relayed), status_with(idle)], "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG}, username="admin")
+    facts, dummy_refusals = wait_caught_up(client, 60)
+    assert facts["replication"]["caught_up"] is True
+    assert client.calls.count("cluster_status") == 2
+
+
+def test_a_read_that_fails_while_waiting_counts_as_not_caught_up(fake_clock):
+    client = scripted({"cluster_status": [HarperError("cluster_status on %s failed: read timed out." % URL),
+                                          status_with(socket())],
+                       "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
+    assert wait_caught_up(client, 60)[0]["replication"]["caught_up"] is True
+    client = scripted({"cluster_status": HarperError("cluster_status on %s failed: read timed out." % URL)})
+    with pytest.raises(WaitTimeout) as info:
+        wait_caught_up(client, 2)
+    assert info.value.message == ("Timed out after 2 s waiting for replication on %s to catch up. Last read failed: "
+                                  "cluster_status on %s failed: read timed out." % (URL, URL))
 
 
 def test_wait_fails_after_its_timeout_naming_the_node_the_sockets_and_figures(fake_clock):
