@@ -18,7 +18,6 @@ on through the other two, which both end up with every acknowledged record.
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -99,18 +98,15 @@ def test_a_node_that_does_not_come_back_stops_the_rollout_and_the_others_keep_th
     shutil.copyfile(config, saved)
     seen = []
 
-    def break_config_once_stopped(line, process):
+    def break_config_once_stopped(line, dummy_process):
         # The rollout goes in inventory order: the second node's stop has returned when this task
-        # header is printed for the second time. The playbook waits while the file is broken.
+        # header is printed for the second time, and its start is two tasks later. (Stopping the
+        # playbook's process group here instead once left a worker forked meanwhile stopped.)
         if line.startswith(STOPPED_TASK):
             seen.append(line)
             if len(seen) == 2:
-                os.killpg(process.pid, signal.SIGSTOP)
-                try:
-                    with open(config, "a") as handle:
-                        handle.write("\n: this line is not YAML [\n")
-                finally:
-                    os.killpg(process.pid, signal.SIGCONT)
+                with open(config, "a") as handle:
+                    handle.write("\n: this line is not YAML [\n")
 
     load = WriteLoad(cluster.nodes, start_on=last.name)
     load.create_table()
