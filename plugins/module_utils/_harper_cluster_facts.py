@@ -27,18 +27,21 @@ from ansible_collections.harperdb.cluster.plugins.module_utils._state import (
     ClusterState,
     read_records,
     harper_time,
+    newest_received,
+    newest_writes,
     read_replication_config,
     socket_lag,
 )
 
 
-def replication_summary(state, peers, now, sent=None):
+def replication_summary(state, peers, now, sent=None, writes=None):
     """Add lag_seconds and caught_up to each socket of peers; return the replication summary.
 
     caught_up is true only when every peer has sockets and each is connected and caught up.
     sent, when given (a wait keeps it from one read to the next), maps (peer, database) to the
     newest entry of this node's own seen in sendingMessage, and a socket stays not caught up until
-    the peer's lastCommitConfirmed reaches it (confirm_sent).
+    the peer's lastCommitConfirmed reaches it (confirm_sent). writes maps a database to the time
+    of its newest record (newest_writes of describe_all).
     """
     lagging = []
     lags = []
@@ -46,13 +49,21 @@ def replication_summary(state, peers, now, sent=None):
     received = [harper_time(s.get("lastReceivedLocalTime")) for peer in peers
                 for s in state.raw_sockets(peer["name"])]
     received = max([t for t in received if t is not None] or [None]) if received else None
+    # A database's newest record is this node's own write when it is newer than anything received
+    # from a peer for that database; each peer must then have confirmed it.
+    own_writes = {}
+    for database, written in (writes or {}).items():
+        arrived = newest_received([s for peer in peers for s in state.raw_sockets(peer["name"])
+                                   if s.get("database") == database])
+        if arrived is None or written > arrived:
+            own_writes[database] = written
     for peer in peers:
         raw = state.raw_sockets(peer["name"])
         if not raw:
             lagging.append({"peer": peer["name"], "database": None, "lag_seconds": None,
                             "reason": "no database socket"})
         for socket, summary in zip(raw, peer["databases"]):
-            lag, caught_up, reason = socket_lag(socket, now)
+            lag, caught_up, reason = socket_lag(socket, now, own_writes.get(summary["database"]))
             if sent is not None:
                 lag, caught_up, reason = confirm_sent(sent, (peer["name"], summary["database"]), socket,
                                                       received, now, (lag, caught_up, reason))
@@ -97,12 +108,12 @@ def confirm_sent(sent, key, socket, received, now, lag):
             "waiting for the peer to confirm entries up to %s" % email.utils.formatdate(sent[key], usegmt=True))
 
 
-def cluster_facts(state, replication, now=None, sent=None):
-    """The harper_cluster fact of one node (sent: see replication_summary)."""
+def cluster_facts(state, replication, now=None, sent=None, writes=None):
+    """The harper_cluster fact of one node (sent, writes: see replication_summary)."""
     peers = state.peers()
     own = state.own_record
     disconnected = state.disconnected()
-    summary = replication_summary(state, peers, time.time() if now is None else now, sent)
+    summary = replication_summary(state, peers, time.time() if now is None else now, sent, writes)
     return {
         "node_name": state.node_name,
         "url": state.url or own.get("url") or replication.get("url"),
@@ -125,6 +136,19 @@ _FACT_READS = (
 )
 
 
+def read_newest_writes(client):
+    """The time of each database's newest record (describe_all); {} when describe_all fails (then
+    no write is waited for, and the fact is what it was without it).
+
+    Read before cluster_status: a record that came from a peer then shows there as received,
+    however fast records arrive in between.
+    """
+    try:
+        return newest_writes(client.call("describe_all"))
+    except HarperError:
+        return {}
+
+
 def read_facts(client, sent=None):
     """The harper_cluster fact of one node, as far as the account may read it.
 
@@ -133,6 +157,7 @@ def read_facts(client, sent=None):
     would mislead, such as all_connected) and is named in access, instead of failing.
     Returns (facts, refusals), refusals being the messages of the refused reads.
     """
+    writes = read_newest_writes(client)
     answers = {}
     refusals = []
     access = {"account": client.username, "role": None, "super_user": None, "can_read": {}, "denied": []}
@@ -176,7 +201,7 @@ def read_facts(client, sent=None):
     else:
         state = ClusterState(answers["cluster_status"], answers["hdb_nodes"],
                              where="cluster_status on %s" % client.api_url)
-        facts = cluster_facts(state, replication, sent=sent)
+        facts = cluster_facts(state, replication, sent=sent, writes=writes)
     facts["access"] = access
     return facts, refusals
 

@@ -66,8 +66,11 @@ def harper_time(text):
     return None if parsed is None else float(calendar.timegm(parsed))
 
 
-def socket_lag(socket, now):
+def socket_lag(socket, now, own_write=None):
     """(lag_seconds, caught_up, reason) of one raw database socket of cluster_status.
+
+    own_write is the time of the newest record of the socket's database when this node wrote it
+    itself (newer than anything it received from a peer), or None.
 
     Harper 4.7 keeps, per peer and database, what this node last received from the peer and what
     it is sending to it (docs/replication-lag.md has the measurements):
@@ -76,7 +79,10 @@ def socket_lag(socket, now):
     - lastReceivedStatus: "Receiving" from a transaction's first message until its end, "Waiting"
       after it; lastReceivedRemoteTime is the peer's time of the last transaction received,
       lastReceivedLocalTime this node's time when it arrived.
-    A connected socket is caught up when it is neither sending nor receiving. Its lag is 0 then;
+    - lastCommitConfirmed: the newest of this node's entries the peer confirmed it committed.
+    A connected socket is caught up when it is neither sending nor receiving, and the peer has
+    confirmed own_write (a sender is done long before its peer has committed a large insert). Its
+    lag is 0 then; until the confirmation, the age of own_write;
     while sending, the age of the entry being sent (now - sendingMessage, now being the
     controller's clock); while receiving, how old the last transaction was when it arrived. Harper
     shows whole seconds. A socket with none of these fields (Harper 4.4) is caught up when it is
@@ -100,7 +106,40 @@ def socket_lag(socket, now):
         if socket.get("catching_up_from"):
             return None, False, "catching up from %s" % socket["catching_up_from"]
         return None, True, None
+    if own_write is not None:
+        confirmed = harper_time(socket.get("lastCommitConfirmed"))
+        if confirmed is None or int(own_write) > confirmed:
+            return (max(0.0, now - own_write), False,
+                    "the peer has not confirmed this node's write of %s" % email.utils.formatdate(own_write, usegmt=True))
     return 0.0, True, None
+
+
+def newest_writes(described):
+    """{database: seconds since the epoch of its newest record} from describe_all
+    (last_updated_record, in ms, of each table); None for anything else."""
+    if not isinstance(described, dict):
+        return {}
+    newest = {}
+    for database, tables in described.items():
+        times = [table.get("last_updated_record") for table in (tables or {}).values() if isinstance(table, dict)]
+        times = [t for t in times if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0]
+        if times:
+            newest[database] = max(times) / 1000.0
+    return newest
+
+
+def newest_received(sockets):
+    """Seconds since the epoch of the newest transaction received from any peer over sockets."""
+    times = []
+    for socket in sockets:
+        version = socket.get("lastReceivedVersion")
+        if isinstance(version, (int, float)) and not isinstance(version, bool) and version > 0:
+            times.append(version / 1000.0)
+        else:
+            remote = harper_time(socket.get("lastReceivedRemoteTime"))
+            if remote is not None:
+                times.append(remote + 1)
+    return max(times) if times else None
 
 
 class ClusterState:

@@ -19,9 +19,10 @@ description:
     RV(ansible_facts.harper_cluster.access) says what the account may and may not read.
   - Each database socket to a peer says whether it is caught up and its lag, and
     RV(ansible_facts.harper_cluster.replication) sums them up for an C(assert) or a gate. A socket is
-    caught up when it is connected and the node is neither sending the peer entries of its audit
-    log nor in the middle of receiving a transaction from it; an idle cluster is caught up. The
-    definitions and the measurements behind them are in C(docs/replication-lag.md).
+    caught up when it is connected, the node is neither sending the peer entries of its audit log
+    nor in the middle of receiving a transaction from it, and the peer has confirmed the newest
+    record of the database when this node wrote it (read with C(describe_all)). An idle cluster is
+    caught up. The definitions and the measurements behind them are in C(docs/replication-lag.md).
   - With O(wait=true) the module reads again until replication is caught up, and fails after
     O(wait_timeout) naming the sockets still lagging, still returning the fact of the last read.
 options:
@@ -30,8 +31,8 @@ options:
       - Read the node again (every half second) until
         RV(ansible_facts.harper_cluster.replication.caught_up) is true, then return that read.
       - While waiting, a socket the node was seen sending entries of its own on also waits until
-        the peer confirmed the newest of them (C(lastCommitConfirmed)): after a large insert the
-        sender is done well before its peer has committed it. A read that fails or takes too long
+        the peer confirmed the newest of them (C(lastCommitConfirmed)), because after a large insert
+        the sender is done well before its peer has committed it. A read that fails or takes too long
         (a node busy committing) counts as not caught up.
       - When O(wait_timeout) passes first, fail with a message naming the node, each peer and
         database still lagging or disconnected, and the figures; the fact of the last read is still
@@ -146,11 +147,14 @@ ansible_facts:
               description:
                 - One entry per database socket to the peer, with Harper's figures in snake_case
                   (times as Harper writes them, whole seconds), and two of this module's.
-                - C(caught_up) is true when the socket is connected and the node is neither sending
+                - C(caught_up) is true when the socket is connected, the node is neither sending
                   the peer entries of its audit log (C(sendingMessage)) nor in the middle of
-                  receiving a transaction from it (C(lastReceivedStatus) C(Receiving)).
+                  receiving a transaction from it (C(lastReceivedStatus) C(Receiving)), and, when
+                  the newest record of the database is this node's own write (newer than anything
+                  received from a peer), the peer's C(lastCommitConfirmed) has reached it.
                 - C(lag_seconds) is 0 for a socket caught up; while sending, the age of the entry
-                  being sent (by the controller's clock); while receiving, how old the last
+                  being sent (by the controller's clock); until the peer confirmed this node's
+                  newest write, the age of that write; while receiving, how old the last
                   transaction was when it arrived; null when disconnected, during the first copy
                   of a database, or on a Harper version without these fields (4.4).
                 - With O(wait=true), a socket whose peer has not yet confirmed the newest entry
@@ -199,7 +203,8 @@ ansible_facts:
               description:
                 - Every socket that is not caught up, with its lag and why (C(disconnected),
                   C(sending entries from ...), C(copying the database to the peer),
-                  C(receiving a transaction), and with O(wait=true)
+                  C(receiving a transaction), C(the peer has not confirmed this node's write of ...),
+                  and with O(wait=true)
                   C(waiting for the peer to confirm entries up to ...)).
                 - A peer with no socket is listed once with C(database) null and the reason
                   C(no database socket).

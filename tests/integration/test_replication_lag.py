@@ -94,7 +94,8 @@ def test_wait_lasts_until_a_bulk_insert_has_reached_the_peer(mesh):
     assert short.failed, short["ansible_facts"]["harper_cluster"]["replication"]
     assert short["msg"].startswith("Timed out after 1 s waiting for replication on node %s (%s) to catch up. "
                                    "Not caught up: %s/data (" % (node1.name, node1.api_url, node2.name)), short["msg"]
-    assert any(reason in short["msg"] for reason in ("sending entries from", "waiting for the peer to confirm")), (
+    assert any(reason in short["msg"] for reason in (
+        "sending entries from", "the peer has not confirmed this node's write of", "waiting for the peer to confirm")), (
         short["msg"])
     replication = short["ansible_facts"]["harper_cluster"]["replication"]
     assert replication["caught_up"] is False

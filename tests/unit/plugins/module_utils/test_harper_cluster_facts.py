@@ -2,11 +2,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """harper_cluster_facts: what it reads, what it makes of it, and what it says when the account may\nnot read it; and its run() in-process against fake nodes."""
 
+import time
 from unittest import mock
 
 import pytest
 
 from ansible_collections.harperdb.cluster.plugins.module_utils._client import AuthorizationError, HarperError, WaitTimeout
+from ansible_collections.harperdb.cluster.plugins.module_utils._state import newest_writes
 from ansible_collections.harperdb.cluster.plugins.module_utils._harper_cluster_facts import (
     cluster_facts,
     read_facts,
@@ -33,7 +35,9 @@ def refused(operation, item):
 
 
 def scripted(answers, username="monitor"):
-    """A client answering from answers (tests/lib/fake_harper.py), as the account username."""
+    """A client answering from answers (tests/lib/fake_harper.py), as the account username; no
+    database has records unless answers says otherwise."""
+    answers.setdefault("describe_all", {"data": {}})
     return ScriptedClient(answers, api_url=URL, username=username)
 
 
@@ -102,7 +106,7 @@ def test_facts_summarise_connection_health():
     assert "ca" not in facts["peers"][0]
 
 
-def test_run_sets_the_fact_from_the_three_reads_and_writes_nothing():
+def test_run_sets_the_fact_from_its_reads_and_writes_nothing():
     world = FakeWorld(joined=True, routes=["wss://n2:9933"])
     outcome, result, text = run(harper_cluster_facts, {"username": USERNAME, "password": PASSWORD,
                                                        "api_url": "http://n1:9925"}, world)
@@ -110,8 +114,9 @@ def test_run_sets_the_fact_from_the_three_reads_and_writes_nothing():
     fact = result["ansible_facts"]["harper_cluster"]
     assert (fact["node_name"], fact["peer_count"], fact["all_connected"]) == ("n1", 1, True)
     assert fact["routes"] == ["wss://n2:9933"] and fact["access"]["super_user"] is True
+    # describe_all (the newest writes): the fake nodes do not know it, which leaves the fact as it is.
     assert sorted(body["operation"] for dummy_node, body in world.requests) == [
-        "cluster_status", "get_configuration", "search_by_value"]
+        "cluster_status", "describe_all", "get_configuration", "search_by_value"]
     assert PASSWORD not in text
 
 
@@ -217,7 +222,7 @@ def test_wait_reads_until_the_peer_confirmed_what_was_sent_and_returns_the_last_
     assert client.calls.count("cluster_status") == 4
 
 
-def test_a_single_read_does_not_know_what_was_sent_before_it():
+def test_a_single_read_does_not_know_what_was_sent_before_it_without_describe_all():
     client = scripted({"cluster_status": status_with(socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")),
                        "search_by_value": [RECORDS], "get_configuration": CONFIG}, username="admin")
     assert read_facts(client)[0]["replication"]["caught_up"] is True
@@ -294,3 +299,44 @@ def test_run_with_wait_fails_with_the_fact_and_without_wait_never_fails_for_lag(
     assert "n2/data (receiving a transaction)" in result["msg"]
     assert result["ansible_facts"]["harper_cluster"]["replication"]["lagging"][0]["peer"] == "n2"
     assert PASSWORD not in text
+
+
+DESCRIBED = {"data": {"lag": {"last_updated_record": 1739379050500.25}, "empty": {"last_updated_record": None}}}
+
+
+def test_a_write_of_this_node_is_caught_up_only_once_every_peer_confirmed_it():
+    # The newest record (16:50:50.5) is newer than anything received: node1 wrote it.
+    unconfirmed = socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
+    client = scripted({"cluster_status": status_with(unconfirmed, socket(database="system")),
+                       "search_by_value": [RECORDS], "get_configuration": CONFIG, "describe_all": DESCRIBED},
+                      username="admin")
+    facts = read_facts(client)[0]
+    assert facts["replication"]["caught_up"] is False
+    assert facts["replication"]["lagging"] == [{
+        "peer": "node2", "database": "data", "lag_seconds": pytest.approx(time.time() - 1739379050.50025, abs=5),
+        "reason": "the peer has not confirmed this node's write of Wed, 12 Feb 2025 16:50:50 GMT"}]
+    confirmed = socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:50:50 GMT")
+    client = scripted({"cluster_status": status_with(confirmed), "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG, "describe_all": DESCRIBED}, username="admin")
+    assert read_facts(client)[0]["replication"]["caught_up"] is True
+
+
+def test_a_newest_record_received_from_a_peer_needs_no_confirmation():
+    received = socket(lastReceivedVersion=1739379050500.25, lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
+    client = scripted({"cluster_status": status_with(received), "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG, "describe_all": DESCRIBED}, username="admin")
+    assert read_facts(client)[0]["replication"]["caught_up"] is True
+
+
+def test_without_describe_all_no_write_is_waited_for():
+    unconfirmed = socket(lastCommitConfirmed="Wed, 12 Feb 2025 16:40:00 GMT")
+    client = scripted({"cluster_status": status_with(unconfirmed), "search_by_value": [RECORDS],
+                       "get_configuration": CONFIG, "describe_all": HarperError("describe_all: timed out")},
+                      username="admin")
+    assert read_facts(client)[0]["replication"]["caught_up"] is True
+
+
+def test_newest_writes_reads_describe_all():
+    assert newest_writes(DESCRIBED) == {"data": 1739379050.50025}
+    assert newest_writes({"dev": {}, "x": {"t": {"last_updated_record": True}}}) == {}
+    assert newest_writes(["not", "a", "dict"]) == {}
