@@ -83,6 +83,20 @@ def test_check_mode_on_the_converged_cluster_has_nothing_to_do(cluster):
     assert cluster_state(members) == before
 
 
+def test_rolling_restart_collection_playbook_in_check_mode_reports_the_order_and_restarts_nothing(cluster):
+    members = [cluster.by_name[name] for name in HOSTS]
+    before = cluster_state(members)
+    pids = dict((node.name, sorted(node.pids())) for node in members)
+    run = cluster.run("--check", playbook="harperdb.cluster.rolling_restart")
+    cluster.timings["rolling_restart, check mode"] = round(run.seconds, 1)
+    assert run.returncode == 0, run.tail()
+    assert "Check mode: a real run would restart one node at a time, in this order: harper-1, harper-2, harper-3." \
+        in " ".join(run.output.split()), run.tail()
+    assert "Stop Harper for the rolling restart" not in run.output, run.tail()
+    assert dict((node.name, sorted(node.pids())) for node in members) == pids
+    assert cluster_state(members) == before
+
+
 def test_check_mode_with_a_new_host_reports_its_join_and_changes_nothing(cluster):
     members = [cluster.by_name[name] for name in HOSTS]
     before = cluster_state(members)
