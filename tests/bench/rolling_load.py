@@ -163,8 +163,8 @@ def main(argv=None):
         if result != "ok":
             print(result)
         for name in sorted(report.probe_failures):
-            print("%s: down %s; probe failures %s" % (name, [(round(a, 1), round(b, 1)) for a, b in report.down[name]],
-                                                     report.probe_failures[name][:6]))
+            intervals = [(round(start, 1), round(end, 1)) for start, end in report.down[name]]
+            print("%s: down %s; probe failures %s" % (name, intervals, report.probe_failures[name][:6]))
         for problem in problems:
             print("PROBLEM: %s" % problem)
         if report.failures:
