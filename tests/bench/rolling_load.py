@@ -96,7 +96,7 @@ def figures_table(op, figures, pids_changed, total, result):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--op", choices=("restart", "manual", "upgrade", "rotate"), required=True)
     parser.add_argument("--first-ip", default=os.environ.get("HARPER_TESTBED_FIRST_IP", DEFAULT_FIRST_IP))
     parser.add_argument("--from-version", default="4.7.19")
