@@ -82,9 +82,9 @@ def socket_lag(socket, now, own_write=None):
     - lastCommitConfirmed: the newest of this node's entries the peer confirmed it committed.
     A connected socket is caught up when it is neither sending nor receiving, and the peer has
     confirmed own_write (a sender is done long before its peer has committed a large insert). Its
-    lag is 0 then; until the confirmation, the age of own_write;
-    while sending, the age of the entry being sent (now - sendingMessage, now being the
-    controller's clock); while receiving, how old the last transaction was when it arrived. Harper
+    lag is 0 then; until the confirmation, the age of own_write; while sending, the age of the
+    entry being sent (now - sendingMessage, now being the controller's clock); while receiving,
+    how old the last transaction was when it arrived. Harper
     shows whole seconds. A socket with none of these fields (Harper 4.4) is caught up when it is
     connected and not catching up (catching_up_from), its lag unknown (None).
     """
@@ -116,12 +116,14 @@ def socket_lag(socket, now, own_write=None):
 
 def newest_writes(described):
     """{database: seconds since the epoch of its newest record} from describe_all
-    (last_updated_record, in ms, of each table); None for anything else."""
+    (last_updated_record, in ms, of each table); {} for anything else."""
     if not isinstance(described, dict):
         return {}
     newest = {}
     for database, tables in described.items():
-        times = [table.get("last_updated_record") for table in (tables or {}).values() if isinstance(table, dict)]
+        if not isinstance(tables, dict):
+            continue
+        times = [table.get("last_updated_record") for table in tables.values() if isinstance(table, dict)]
         times = [t for t in times if isinstance(t, (int, float)) and not isinstance(t, bool) and t > 0]
         if times:
             newest[database] = max(times) / 1000.0

@@ -61,9 +61,8 @@ def count(node):
 def test_a_play_asserts_an_idle_mesh_is_caught_up(mesh, tmp_path):
     tasks = []
     for node in mesh:
-        tasks.append({"name": "read %s" % node.name,
-                      "harperdb.cluster.harper_cluster_facts": dict(connection_args(node), wait=True,
-                                                                     wait_timeout=120)})
+        read = dict(connection_args(node), wait=True, wait_timeout=120)
+        tasks.append({"name": "read %s" % node.name, "harperdb.cluster.harper_cluster_facts": read})
         tasks.append({"name": "%s is caught up" % node.name, "ansible.builtin.assert": {"that": [
             "ansible_facts.harper_cluster.replication.caught_up",
             "ansible_facts.harper_cluster.replication.lagging == []",

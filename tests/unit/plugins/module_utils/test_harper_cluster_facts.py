@@ -339,4 +339,4 @@ def test_without_describe_all_no_write_is_waited_for():
 def test_newest_writes_reads_describe_all():
     assert newest_writes(DESCRIBED) == {"data": 1739379050.50025}
     assert newest_writes({"dev": {}, "x": {"t": {"last_updated_record": True}}}) == {}
-    assert newest_writes(["not", "a", "dict"]) == {}
+    assert newest_writes(["not", "a", "dict"]) == {} and newest_writes({"data": ["lag"]}) == {}
