@@ -113,10 +113,11 @@ def unverified_warning(label, api_url, validate_certs, ca_path):
     """The warning for an operations API whose certificate the module does not check, or None."""
     if ca_path or validate_certs or not str(api_url).lower().startswith("https://"):
         return None
-    return ("%s: the TLS certificate of %s is not verified (validate_certs: false), so anyone in the "
+    where = "" if label in (None, api_url) else "%s: " % label
+    return ("%sthe TLS certificate of %s is not verified (validate_certs: false), so anyone in the "
             "path can read the credentials sent to it. Give ca_path the CA that signed the node's "
             "certificate (the harper_cluster role's cluster CA is HARPER_PKI_DIR/ca.pem) and drop "
-            "validate_certs: false." % (label, api_url))
+            "validate_certs: false." % (where, api_url))
 
 
 def unverified_join_warning(label):
@@ -165,7 +166,7 @@ class HarperModule:
             self.client = self._single_client()
         except HarperError as exc:
             self.module.fail_json(msg=exc.message, operations=[])
-        warning = unverified_warning(self.params["api_url"], self.params["api_url"],
+        warning = unverified_warning(None, self.params["api_url"],
                                      self.params["validate_certs"], self.params["ca_path"])
         if warning:
             self.module.warn(warning)

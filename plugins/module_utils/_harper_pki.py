@@ -33,8 +33,10 @@ def argument_spec():
         renew_days=dict(type="int", default=_pki.RENEW_DAYS),
         ca_common_name=dict(type="str", default="harperdb.cluster CA"),
         ca_passphrase=dict(type="str", no_log=True),
-        certificate=dict(type="str"),
-        certificate_authority=dict(type="str"),
+        # Not secret, but an AWX credential hands the CA in as a file it keeps out of the job's
+        # output: neither is shown in the task's arguments.
+        certificate=dict(type="str", no_log=True),
+        certificate_authority=dict(type="str", no_log=True),
         min_days=dict(type="int", default=1),
     )
 
