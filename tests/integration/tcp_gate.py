@@ -16,7 +16,6 @@ import threading
 from harper_state import RESTART_LOG_LINE, logged
 
 
-
 def listening_socket(listen):
     """A socket listening on listen ((address, port)), whose accept gives up every 0.2 s so that
     a serving loop sees its stop flag."""
@@ -26,6 +25,7 @@ def listening_socket(listen):
     server.listen(16)
     server.settimeout(0.2)
     return server
+
 
 class TcpGate:
     def __init__(self, listen, target, admit=1):
