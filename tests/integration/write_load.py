@@ -30,6 +30,8 @@ import warnings
 import requests
 from urllib3.exceptions import InsecureRequestWarning
 
+from harper_state import wait_until
+
 ADMIN = "admin"
 DATABASE = "load"
 TABLE = "records"
@@ -228,7 +230,7 @@ class WriteLoad(object):
                 raise
         for node in self.nodes:
             endpoint = Endpoint(node, 10)
-            self._wait(lambda endpoint=endpoint: self._ids(endpoint) is not None, timeout,
+            wait_until(lambda endpoint=endpoint: self._ids(endpoint) is not None, timeout,
                        "table %s.%s on %s" % (self.database, self.table, node.name))
 
     # -- running -------------------------------------------------------------------------------
@@ -335,19 +337,6 @@ class WriteLoad(object):
     def _count(self, endpoint):
         answer = endpoint.call({"operation": "sql", "sql": "SELECT COUNT(*) AS n FROM %s.%s" % (self.database, self.table)})
         return int(answer[0]["n"])
-
-    @staticmethod
-    def _wait(condition, timeout, what):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            try:
-                if condition():
-                    return
-            except Exception as exc:  # pylint: disable=broad-except  # a node still starting
-                last = exc
-            time.sleep(0.5)
-        raise AssertionError("timed out after %s s waiting for %s (last error: %s)" % (timeout, what, last))
 
     def verify(self, timeout=120, names=None):
         """Stop the load, wait until every node (or those named) holds every acknowledged id (or the
