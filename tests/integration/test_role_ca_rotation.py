@@ -1,0 +1,79 @@
+# Copyright: contributors to the harperdb.cluster collection
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A new cluster CA rolled out under a write load: no record lost, never two nodes down, and the
+mesh connected after every restart (the rolling gate checks it).
+
+Three hosts laid out by the role with its defaults (the cluster CA in the inventory's folder).
+Then the CA's files are removed from harper_cluster_pki_dir, as an operator replacing a
+compromised or expiring CA does, and site.yml runs under the load of write_load.py: it makes a new
+CA and rolls it out in two passes (the new CA first, then each node's certificate of it). Each
+node then serves on both ports a certificate of the new CA, which a strict client verifies.
+"""
+
+import json
+import os
+import socket
+import ssl
+
+import pytest
+
+from harper_state import wait_until
+from role_cluster import laid_out_cluster, mesh_problems
+from write_load import WriteLoad
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+HOSTS = ("harper-1", "harper-2", "harper-3")
+SETTLE_WRITES = 15
+
+
+def served_by(ip, port, ca_path):
+    """Whether a strict TLS client trusting only ca_path accepts what ip:port serves."""
+    context = ssl.create_default_context(cafile=ca_path)
+    context.verify_flags |= getattr(ssl, "VERIFY_X509_STRICT", 0)
+    try:
+        with socket.create_connection((ip, port), timeout=10) as raw:
+            with context.wrap_socket(raw, server_hostname=ip):
+                return True
+    except ssl.SSLError:
+        return False
+
+
+def test_a_new_cluster_ca_rolls_out_under_write_load_and_loses_no_record(address_allocator, tmp_path):
+    with laid_out_cluster(address_allocator, HOSTS, "test_role_ca_rotation") as cluster:
+        run = cluster.run()
+        cluster.timings["first run"] = round(run.seconds, 1)
+        run.assert_ok()
+        pki = os.path.join(cluster.base_dir, "harper-pki", "harper")
+        old_ca = str(tmp_path / "old-ca.pem")
+        os.replace(os.path.join(pki, "ca.pem"), old_ca)
+        os.remove(os.path.join(pki, "ca.key"))
+        pids = dict((node.name, set(node.pids())) for node in cluster.nodes)
+        load = WriteLoad(cluster.nodes)
+        load.create_table()
+        with load:
+            wanted = SETTLE_WRITES
+            wait_until(lambda: len(load.acknowledged) >= wanted, 60, "writes before the rotation")
+            rotation = cluster.run()
+            cluster.timings["rotation"] = round(rotation.seconds, 1)
+            wanted = len(load.acknowledged) + SETTLE_WRITES
+            wait_until(lambda: len(load.acknowledged) >= wanted, 60, "writes after the rotation")
+        report = load.verify(timeout=120)
+        figures = report.figures()
+        print("\nCA rotation under load: %s; site.yml %.1f s" % (json.dumps(figures), rotation.seconds))
+        rotation.assert_ok()
+        assert report.problems() == [], (report.problems(), figures)
+        # Two passes: the new CA, then the certificates; each node restarted once per pass.
+        output = " ".join(rotation.output.split())
+        assert output.count("Restarting one node at a time, in this order: harper-1, harper-2, harper-3") == 2, \
+            rotation.tail()
+        assert all(set(node.pids()).isdisjoint(pids[node.name]) for node in cluster.nodes)
+        new_ca = os.path.join(pki, "ca.pem")
+        for node in cluster.nodes:
+            for port in (9925, 9933):
+                assert served_by(node.ip, port, new_ca), (node.name, port)
+                assert not served_by(node.ip, port, old_ca), (node.name, port)
+        assert mesh_problems(cluster.nodes) == []
+        again = cluster.run()
+        again.assert_ok()
+        assert again.changed() == dict.fromkeys(HOSTS, 0), again.tail()
