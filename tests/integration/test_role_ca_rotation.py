@@ -7,7 +7,10 @@ Three hosts laid out by the role with its defaults (the cluster CA in the invent
 Then the CA's files are removed from harper_cluster_pki_dir, as an operator replacing a
 compromised or expiring CA does, and site.yml runs under the load of write_load.py: it makes a new
 CA and rolls it out in two passes (the new CA first, then each node's certificate of it). Each
-node then serves on both ports a certificate of the new CA, which a strict client verifies.
+node then serves on both ports a certificate of the new CA, which a strict client verifies, every
+node record carries the new CA (what Harper trusts a peer by, reliably), and a rolling restart of
+every node afterwards finds the mesh whole again. Last, a certificate renewed by the same CA (a
+name added) is rolled out one node at a time too.
 """
 
 import json
@@ -18,25 +21,33 @@ import ssl
 import pytest
 
 from harper_state import wait_until
+from ansible_run import REPO
 from role_cluster import laid_out_cluster, mesh_problems
 from write_load import WriteLoad
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 HOSTS = ("harper-1", "harper-2", "harper-3")
+ROLLING_RESTART = REPO / "playbooks" / "rolling_restart.yml"
+EXTRA_NAME = "harper.example"
 SETTLE_WRITES = 15
 
 
-def served_by(ip, port, ca_path):
-    """Whether a strict TLS client trusting only ca_path accepts what ip:port serves."""
+def served_certificate(ip, port, ca_path):
+    """What ip:port serves, as a strict TLS client trusting only ca_path sees it (None: refused)."""
     context = ssl.create_default_context(cafile=ca_path)
     context.verify_flags |= getattr(ssl, "VERIFY_X509_STRICT", 0)
     try:
         with socket.create_connection((ip, port), timeout=10) as raw:
-            with context.wrap_socket(raw, server_hostname=ip):
-                return True
+            with context.wrap_socket(raw, server_hostname=ip) as tls:
+                return tls.getpeercert()
     except ssl.SSLError:
-        return False
+        return None
+
+
+def served_by(ip, port, ca_path):
+    """Whether a strict TLS client trusting only ca_path accepts what ip:port serves."""
+    return served_certificate(ip, port, ca_path) is not None
 
 
 def test_a_new_cluster_ca_rolls_out_under_write_load_and_loses_no_record(address_allocator, tmp_path):
@@ -74,6 +85,27 @@ def test_a_new_cluster_ca_rolls_out_under_write_load_and_loses_no_record(address
                 assert served_by(node.ip, port, new_ca), (node.name, port)
                 assert not served_by(node.ip, port, old_ca), (node.name, port)
         assert mesh_problems(cluster.nodes) == []
+        with open(new_ca) as handle:
+            new_ca_pem = handle.read()
+        for node in cluster.nodes:
+            records = node.call({"operation": "search_by_value", "database": "system", "table": "hdb_nodes",
+                                 "search_attribute": "name", "search_value": "*", "get_attributes": ["name", "ca"]})
+            assert sorted((record["name"], record.get("ca") == new_ca_pem) for record in records) == \
+                [(name, True) for name in HOSTS], node.name
         again = cluster.run()
         again.assert_ok()
         assert again.changed() == dict.fromkeys(HOSTS, 0), again.tail()
+        # Every node restarted again, now with only certificates of the new CA in the cluster.
+        restart = cluster.run(playbook=ROLLING_RESTART)
+        restart.assert_ok()
+        assert mesh_problems(cluster.nodes) == []
+        # A certificate renewed by the same CA (a name added): installed in each node's turn.
+        renewal = cluster.run("-e", json.dumps({"harper_cluster_tls_extra_names": [EXTRA_NAME]}))
+        renewal.assert_ok()
+        output = " ".join(renewal.output.split())
+        assert output.count("Restarting one node at a time, in this order: harper-1, harper-2, harper-3") == 1, \
+            renewal.tail()
+        for node in cluster.nodes:
+            names = served_certificate(node.ip, 9933, new_ca).get("subjectAltName", ())
+            assert ("DNS", EXTRA_NAME) in names, (node.name, names)
+        assert mesh_problems(cluster.nodes) == []
