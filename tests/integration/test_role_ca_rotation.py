@@ -15,6 +15,7 @@ name added) is rolled out one node at a time too.
 
 import json
 import os
+import signal
 import socket
 import ssl
 
@@ -109,3 +110,45 @@ def test_a_new_cluster_ca_rolls_out_under_write_load_and_loses_no_record(address
             names = served_certificate(node.ip, 9933, new_ca).get("subjectAltName", ())
             assert ("DNS", EXTRA_NAME) in names, (node.name, names)
         assert mesh_problems(cluster.nodes) == []
+
+
+def test_a_rotation_stopped_in_its_second_pass_is_finished_by_the_next_run(address_allocator):
+    """The playbook interrupted (SIGINT, as Ctrl-C) as harper-2's turn of the second pass begins: harper-1 serves a
+    certificate of the new CA, harper-3 one of the old. A plain rerun installs the rest one node at
+    a time (the controller keeps trusting the old CA while a node still waits), and the run after
+    it trusts the new CA alone."""
+    with laid_out_cluster(address_allocator, HOSTS, "test_role_ca_rotation resumed") as cluster:
+        cluster.run().assert_ok()
+        pki = os.path.join(cluster.base_dir, "harper-pki", "harper")
+        with open(os.path.join(pki, "ca.pem")) as handle:
+            old_ca_pem = handle.read()
+        os.remove(os.path.join(pki, "ca.pem"))
+        os.remove(os.path.join(pki, "ca.key"))
+        turns = []
+
+        def kill_in_second_pass(line, process):
+            # Each node's turn announces this task, skipped in the first pass: the fifth is
+            # harper-2's turn of the second.
+            if "Record the CA of the node's new certificate on every member" in line:
+                turns.append(line)
+                if len(turns) == 5:
+                    os.kill(process.pid, signal.SIGINT)
+
+        stopped = cluster.run(watch=kill_in_second_pass)
+        assert stopped.returncode != 0 and len(turns) >= 5, stopped.tail()
+        new_ca = os.path.join(pki, "ca.pem")
+        old_ca = os.path.join(pki, "old-ca.pem")
+        with open(old_ca, "w") as handle:
+            handle.write(old_ca_pem)
+        assert served_by(cluster.nodes[0].ip, 9933, new_ca)
+        assert served_by(cluster.nodes[2].ip, 9933, old_ca)
+        resumed = cluster.run()
+        resumed.assert_ok()
+        for node in cluster.nodes:
+            assert served_by(node.ip, 9933, new_ca), node.name
+        assert mesh_problems(cluster.nodes) == []
+        again = cluster.run()
+        again.assert_ok()
+        assert again.changed() == dict.fromkeys(HOSTS, 0), again.tail()
+        with open(os.path.join(pki, "trust.pem")) as handle:
+            assert handle.read().count("BEGIN CERTIFICATE") == 1
