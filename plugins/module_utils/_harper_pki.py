@@ -15,6 +15,7 @@ Files are written whole (a temporary file renamed), keys 0600 in a 0700 folder; 
 returned.
 """
 
+import datetime
 import os
 import tempfile
 
@@ -130,7 +131,11 @@ class PKIModule:
         if self.module.check_mode:
             self.ca = None
             return
-        certificate, key = _pki.make_ca(self.params["ca_common_name"], passphrase=self.params["ca_passphrase"])
+        # Harper files a CA under its CN, and a CA of the same CN replaces the row of the one before:
+        # the time it was made keeps an old CA and its successor apart during a rotation.
+        name = "%s %s" % (self.params["ca_common_name"],
+                          datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+        certificate, key = _pki.make_ca(name, passphrase=self.params["ca_passphrase"])
         # The key first: a CA certificate without its key would refuse every later run.
         _write(key_path, key, 0o600)
         _write(ca_path, certificate, 0o644)

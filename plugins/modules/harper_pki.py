@@ -64,7 +64,10 @@ options:
     type: int
     default: 30
   ca_common_name:
-    description: The CN of a CA made by this module.
+    description:
+      - The CN of a CA made by this module, followed by the UTC time it is made. Harper files a CA
+        under its CN and replaces a CA of the same CN, so an old CA and the one that follows it
+        must differ for both to be trusted during a rotation.
     type: str
     default: harperdb.cluster CA
   ca_passphrase:

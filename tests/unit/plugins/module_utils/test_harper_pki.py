@@ -5,6 +5,7 @@ certificates checked; files and modes on disk, and no key in a result."""
 
 import datetime
 import os
+import re
 import stat
 
 from ansible_collections.harperdb.cluster.plugins.module_utils import _pki
@@ -29,6 +30,8 @@ def test_the_ca_and_a_node_certificate_are_made_once_and_a_rerun_changes_nothing
     assert outcome == "exit", result
     assert result["changed"] and result["issued"]
     assert result["certificate"]["subject"] == "CN=node1.example.com"
+    # The CA's CN carries the time it was made: Harper keeps two CAs apart by CN.
+    assert re.match(r"^CN=harperdb\.cluster CA \d{8}T\d{6}Z$", result["certificate"]["issuer"]), result["certificate"]
     assert result["certificate"]["names"] == NAMES
     assert mode(folder) == 0o700 and mode(os.path.join(folder, "ca.key")) == 0o600
     assert mode(result["private_key_path"]) == 0o600
